@@ -1,0 +1,51 @@
+# Stackwise: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test setup build train serve lint validate unit rasa-test bench lock clean
+
+## make run: set up what is missing, build, train if inputs changed, start everything.
+run: setup build train
+	$(BIN)/stackwise serve
+
+## make test: set up what is missing, then every check and test.
+test: setup build train lint validate unit rasa-test
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(BIN)/stackwise build
+
+train: build
+	$(BIN)/stackwise train
+
+serve:
+	$(BIN)/stackwise serve
+
+lint: setup
+	$(BIN)/ruff check bot actions knowledge tests bench
+	$(BIN)/ruff format --check bot actions knowledge tests bench
+
+validate: setup
+	$(BIN)/rasa data validate --fail-on-warnings --domain bot/domain --data data --config config.yml
+
+unit: setup
+	$(BIN)/pytest -q
+
+rasa-test: train
+	$(BIN)/rasa test core --stories tests/test_stories.yml --model models --fail-on-prediction-errors --out var/results
+
+bench: setup build
+	$(BIN)/python -m bench
+
+lock:
+	$(BIN)/pip freeze --exclude-editable | sort -f > constraints.txt
+
+clean:
+	rm -rf var models results .pytest_cache .ruff_cache

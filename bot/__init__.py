@@ -1,0 +1,1 @@
+"""Stackwise adapters: the Rasa NLU component, the domain, the web app and the CLI."""

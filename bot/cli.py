@@ -1,0 +1,194 @@
+"""`stackwise` command line: build, stats, search, skills, catalog, train, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _print(data: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            print(f"{k:>24}: {v}")
+    else:
+        print(data)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from knowledge.build import build_database, read_meta
+    from knowledge.config import get_settings
+    from knowledge.db import make_engine
+    from knowledge.documents import build_credential_index
+    from knowledge.index import read_meta as read_index_meta
+
+    settings = get_settings()
+    result = build_database(settings, force=args.force)
+    state = "up to date" if result.skipped else f"built in {result.seconds:.1f}s"
+    print(
+        f"knowledge DB {state} (fingerprint {result.fingerprint}): "
+        + ", ".join(f"{k}={v}" for k, v in result.counts.items())
+    )
+    index_meta = read_index_meta(settings.index_dir)
+    if args.force or index_meta is None or index_meta.fingerprint != result.fingerprint:
+        engine = make_engine(settings.database_url)
+        try:
+            n, fresh = build_credential_index(
+                settings, engine, read_meta(engine, "fingerprint") or ""
+            )
+        finally:
+            engine.dispose()
+        print(f"search index built: {n} credentials ({fresh} newly embedded)")
+    else:
+        print(f"search index up to date ({index_meta.count} credentials, {index_meta.kind})")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from knowledge.build import counts
+    from knowledge.db import default_engine
+
+    _print(counts(default_engine()), args.json)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from knowledge.recommend import SearchFilters
+    from knowledge.services import get_services
+
+    svc = get_services()
+    filters = SearchFilters(
+        max_cost=args.max_cost,
+        max_hours=args.max_hours,
+        format=args.format,
+        level=args.level,
+        provider=args.provider,
+        credit_only=args.credit,
+        institution=args.institution,
+    )
+    results = svc.search.search(args.query, k=args.k, filters=filters)
+    if args.json:
+        _print({"results": [r.to_dict() for r in results]}, True)
+    else:
+        for i, r in enumerate(results, 1):
+            cost = "cost unknown" if r.cost_usd is None else f"${r.cost_usd:,.0f}"
+            print(f"{i}. {r.name} — {r.provider} ({cost}) score {r.score}")
+    return 0
+
+
+def cmd_skills(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from knowledge.services import get_services
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    mentions = get_services().skills.extract(text)
+    if args.json:
+        _print({"skills": [asdict(m) for m in mentions]}, True)
+    else:
+        for m in mentions:
+            print(f"{m.label} [{m.role}] ← {m.text!r}")
+    return 0
+
+
+def cmd_catalog_validate(args: argparse.Namespace) -> int:
+    from knowledge.config import get_settings
+    from knowledge.loaders.catalog import load_catalog
+
+    catalog = load_catalog(get_settings().catalog_dir)
+    print(
+        f"catalog OK: {len(catalog.providers)} providers, {len(catalog.credentials)} credentials, "
+        f"{len(catalog.institutions)} institutions, {len(catalog.programs)} programs, "
+        f"{len(catalog.articulations)} articulations"
+    )
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.training import model_path, train
+    from knowledge.config import get_settings
+
+    settings = get_settings()
+    trained = train(settings, force=args.force)
+    print(f"Rasa model {'trained' if trained else 'up to date'}: {model_path(settings)}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.supervisor import serve_forever
+    from knowledge.config import get_settings
+
+    return serve_forever(get_settings())
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="stackwise", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser(
+        "build", help="(re)build the knowledge DB and the search index when inputs changed"
+    )
+    b.add_argument("--force", action="store_true")
+    b.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("stats", help="row counts per table")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_stats)
+
+    q = sub.add_parser("search", help="search the credential catalog by meaning")
+    q.add_argument("query")
+    q.add_argument("--k", type=int, default=5)
+    q.add_argument("--max-cost", type=float)
+    q.add_argument("--max-hours", type=float)
+    q.add_argument("--format")
+    q.add_argument("--level")
+    q.add_argument("--provider")
+    q.add_argument("--institution")
+    q.add_argument("--credit", action="store_true", help="credit-bearing only")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_search)
+
+    k = sub.add_parser(
+        "skills", help="extract skills (with has/lacks/wants) from text; '-' reads stdin"
+    )
+    k.add_argument("text")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(func=cmd_skills)
+
+    c = sub.add_parser("catalog", help="catalog files")
+    csub = c.add_subparsers(dest="catalog_command", required=True)
+    cv = csub.add_parser("validate", help="check the catalog YAML files")
+    cv.set_defaults(func=cmd_catalog_validate)
+
+    t = sub.add_parser("train", help="train the Rasa model if its inputs changed")
+    t.add_argument("--force", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    v = sub.add_parser("serve", help="start actions (5055), Rasa (5005) and the web app (8000)")
+    v.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from knowledge.index import IndexError_
+    from knowledge.loaders.catalog import CatalogError
+    from knowledge.recommend import InvalidQuery
+
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CatalogError, InvalidQuery, IndexError_, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""Start the action server, the Rasa server and the web app; stop them all together.
+
+Used by `stackwise serve` (and so `make run`) and by the integration tests, which pass free
+ports. A port already in use is a clear error naming the port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.training import model_path
+from knowledge.config import REPO_ROOT, Settings
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Ports:
+    rasa: int
+    actions: int
+    web: int
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, deadline: float, proc: subprocess.Popen, name: str) -> None:
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"{name} exited with code {proc.returncode} during start-up (see its log)"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status < 500:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{name} did not answer at {url} in time")
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    ports: Ports
+    log_dir: Path
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def chat_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.web}/"
+
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.procs[name] = subprocess.Popen(
+            cmd,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def start(self, timeout: float = 240.0) -> None:
+        for label, port in (
+            ("Rasa", self.ports.rasa),
+            ("actions", self.ports.actions),
+            ("web", self.ports.web),
+        ):
+            if not port_free(port):
+                raise PortInUse(
+                    f"port {port} ({label}) is already in use: stop whatever is listening there "
+                    f"or set STACKWISE_{label.upper()}_PORT"
+                )
+        model = model_path(self.settings)
+        if not model.exists():
+            raise FileNotFoundError(f"no trained model at {model}; run 'stackwise train'")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = self.settings.var_dir / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        endpoints = run_dir / f"endpoints-{self.ports.rasa}.yml"
+        template = (REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8")
+        endpoints.write_text(
+            template.replace(
+                "http://localhost:5055/webhook", f"http://127.0.0.1:{self.ports.actions}/webhook"
+            ),
+            encoding="utf-8",
+        )
+        env = dict(os.environ)
+        env.update(
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            TOKENIZERS_PARALLELISM="false",
+            STACKWISE_RASA_URL=f"http://127.0.0.1:{self.ports.rasa}",
+            STACKWISE_WEB_PORT=str(self.ports.web),
+            STACKWISE_VAR_DIR=str(self.settings.var_dir),
+            STACKWISE_DATABASE_URL=self.settings.database_url,
+            STACKWISE_INDEX_DIR=str(self.settings.index_dir),
+        )
+        bindir = Path(sys.executable).parent
+        self._spawn(
+            "actions",
+            [
+                sys.executable,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "-p",
+                str(self.ports.actions),
+            ],
+            env,
+        )
+        self._spawn(
+            "rasa",
+            [
+                str(bindir / "rasa"),
+                "run",
+                "--enable-api",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.ports.rasa),
+                "-m",
+                str(model),
+                "--credentials",
+                str(REPO_ROOT / "credentials.yml"),
+                "--endpoints",
+                str(endpoints),
+            ],
+            env,
+        )
+        self._spawn(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "bot.web",
+                "--host",
+                self.settings.web_host,
+                "--port",
+                str(self.ports.web),
+            ],
+            env,
+        )
+        deadline = time.time() + timeout
+        try:
+            _wait_http(
+                f"http://127.0.0.1:{self.ports.actions}/health",
+                deadline,
+                self.procs["actions"],
+                "action server",
+            )
+            _wait_http(
+                f"http://127.0.0.1:{self.ports.web}/healthz", deadline, self.procs["web"], "web app"
+            )
+            _wait_http(
+                f"http://127.0.0.1:{self.ports.rasa}/", deadline, self.procs["rasa"], "Rasa server"
+            )
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, timeout: float = 15.0) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.time() + timeout
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.procs.clear()
+
+    def dead(self) -> list[str]:
+        return [name for name, p in self.procs.items() if p.poll() is not None]
+
+
+def serve_forever(settings: Settings) -> int:
+    ports = Ports(settings.rasa_port, settings.actions_port, settings.web_port)
+    stack = Stack(settings, ports, settings.var_dir / "logs")
+    started = time.perf_counter()
+    print(
+        f"Starting actions :{ports.actions}, Rasa :{ports.rasa}, web :{ports.web} (logs in {stack.log_dir}) ...",
+        flush=True,
+    )
+    stopping = False
+
+    def _stop(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.start()
+        print(f"Stackwise is up in {time.perf_counter() - started:.1f}s.", flush=True)
+        print(f"Chat with the advisor at {stack.chat_url}   (Ctrl-C stops everything)", flush=True)
+        while not stopping:
+            dead = stack.dead()
+            if dead:
+                print(
+                    f"{', '.join(dead)} stopped unexpectedly; shutting down (see {stack.log_dir})",
+                    file=sys.stderr,
+                )
+                return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    except (PortInUse, FileNotFoundError, TimeoutError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("Stopping Stackwise ...", flush=True)
+        stack.stop()
+    return 0

@@ -1,0 +1,418 @@
+"""Build the knowledge DB (and skill patterns) from the catalog files and reference data.
+
+The build is all-or-nothing: validation happens before anything is written, and the whole load
+runs in one transaction (SQLite builds into a temporary file that replaces the old one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import Engine
+
+from knowledge import schema
+from knowledge.config import Settings
+from knowledge.db import make_engine
+from knowledge.loaders.catalog import Catalog, CatalogError, load_catalog
+from knowledge.loaders.esco import read_esco_skills
+from knowledge.loaders.onet import read_element_importance, read_occupations, read_technology
+from knowledge.taxonomy import ALIASES_FILE, Taxonomy, build_taxonomy, skill_key
+
+BUILD_VERSION = "1"  # bump when the build logic changes what lands in the DB
+STAT_TABLES = {
+    "credentials": schema.Credential,
+    "providers": schema.Provider,
+    "skills": schema.Skill,
+    "occupations": schema.Occupation,
+    "recognitions": schema.Recognition,
+    "credit_recommendations": schema.CreditRecommendation,
+    "degree_programs": schema.DegreeProgram,
+    "articulations": schema.Articulation,
+    "institutions": schema.Institution,
+    "pathways": schema.Pathway,
+}
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    fingerprint: str
+    skipped: bool
+    seconds: float
+    counts: dict[str, int]
+
+
+def _reference_files(settings: Settings) -> list[Path]:
+    data = settings.shared_data_dir
+    onet = data / "onet-29.3"
+    return [
+        onet / "occupation_data.tsv",
+        onet / "alternate_titles.tsv",
+        onet / "technology_skills.tsv",
+        onet / "skills.tsv",
+        onet / "knowledge.tsv",
+        onet / "job_zones.tsv",
+        onet / "education_training_and_experience.tsv",
+        data / "bls-oews-2024" / "national_M2024_dl.tsv",
+        *sorted((data / "esco-1.2.0").glob("*Collection_en.csv")),
+    ]
+
+
+def inputs_fingerprint(settings: Settings) -> str:
+    """Hash of everything the DB is built from: catalog files, curated aliases, reference data."""
+    h = hashlib.sha256(f"build-v{BUILD_VERSION}".encode())
+    files = sorted(settings.catalog_dir.rglob("*.yaml")) + [ALIASES_FILE]
+    for path in files:
+        h.update(str(path.relative_to(settings.catalog_dir.parent)).encode())
+        h.update(path.read_bytes())
+    for path in _reference_files(settings):
+        st = path.stat()  # reference data is large and read-only: size + mtime is enough
+        h.update(f"{path.name}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:16]
+
+
+def read_meta(engine: Engine, key: str) -> str | None:
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(schema.Meta.value).where(schema.Meta.key == key)).scalar()
+    except Exception:
+        return None
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for name, table in STAT_TABLES.items()
+        }
+
+
+def link_catalog_skills(catalog: Catalog, tax: Taxonomy) -> dict[str, str]:
+    """Map every catalog skill label to a taxonomy id, adding Stackwise skills for new labels."""
+    links: dict[str, str] = {}
+    for cred in catalog.credentials:
+        for label in cred.skills:
+            skill = tax.lookup(label) or tax.add(label, "skill", "stackwise", f"catalog:{cred.id}")
+            links[skill_key(label)] = skill.id
+    return links
+
+
+def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, fp: str) -> None:
+    data = settings.shared_data_dir
+    occupations = read_occupations(
+        data / "onet-29.3", data / "bls-oews-2024" / "national_M2024_dl.tsv"
+    )
+    elements = read_element_importance(data / "onet-29.3")
+    technology = read_technology(data / "onet-29.3")
+    links = link_catalog_skills(catalog, tax)
+    known_codes = {o.code for o in occupations}
+    missing = sorted(
+        {f"{c.id}: {code}" for c in catalog.credentials for code in c.occupations}
+        - {
+            f"{c.id}: {code}"
+            for c in catalog.credentials
+            for code in c.occupations
+            if code in known_codes
+        }
+    )
+    if missing:
+        raise CatalogError(
+            [f"credential {m} is not an O*NET-SOC code in O*NET 29.3" for m in missing]
+        )
+
+    schema.Base.metadata.drop_all(engine)
+    schema.Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(schema.Institution),
+            [
+                {
+                    "id": i.id,
+                    "name": i.name,
+                    "url": i.url,
+                    "example": i.example,
+                    "branding": i.branding,
+                    "allowed_origins": list(i.allowed_origins),
+                    "handoff_contact": i.handoff_contact,
+                }
+                for i in catalog.institutions
+            ]
+            or None,
+        ) if catalog.institutions else None
+        conn.execute(
+            insert(schema.Provider),
+            [{"id": p.id, "name": p.name, "kind": p.kind, "url": p.url} for p in catalog.providers],
+        )
+        conn.execute(
+            insert(schema.Skill),
+            [
+                {
+                    "id": s.id,
+                    "label": s.label,
+                    "type": s.type,
+                    "origin": s.origin,
+                    "hot_technology": s.hot_technology,
+                    "in_demand": s.in_demand,
+                    "esco_uri": s.esco_uri,
+                    "source_ids": s.source_ids,
+                }
+                for s in tax.skills.values()
+            ],
+        )
+        alias_rows = [
+            {"skill_id": s.id, "alias": a} for s in tax.skills.values() for a in sorted(s.aliases)
+        ]
+        if alias_rows:
+            conn.execute(insert(schema.SkillAlias), alias_rows)
+        conn.execute(
+            insert(schema.Occupation),
+            [
+                {
+                    "code": o.code,
+                    "title": o.title,
+                    "description": o.description,
+                    "job_zone": o.job_zone,
+                    "typical_education": o.typical_education,
+                    "median_wage_usd": o.median_wage_usd,
+                }
+                for o in occupations
+            ],
+        )
+        conn.execute(
+            insert(schema.OccupationTitle),
+            [{"code": o.code, "title": t} for o in occupations for t in o.alternate_titles],
+        )
+        occ_skill: dict[tuple[str, str], float] = {}
+        for e in elements:
+            skill = tax.lookup(e.element_name)
+            if skill and e.code in known_codes:
+                occ_skill[(e.code, skill.id)] = max(
+                    occ_skill.get((e.code, skill.id), 0.0), (e.importance - 1) / 4
+                )
+        for t in technology:
+            skill = tax.lookup(t.example)
+            if skill and t.code in known_codes:
+                weight = 0.8 if (t.hot or t.in_demand) else 0.5
+                occ_skill[(t.code, skill.id)] = max(occ_skill.get((t.code, skill.id), 0.0), weight)
+        conn.execute(
+            insert(schema.OccupationSkill),
+            [
+                {"code": c, "skill_id": s, "importance": round(v, 3)}
+                for (c, s), v in occ_skill.items()
+            ],
+        )
+        cred_rows, cs_rows, co_rows, rec_rows, credit_rows = [], [], [], [], []
+        for num, c in enumerate(sorted(catalog.credentials, key=lambda c: c.id)):
+            cred_rows.append(
+                {
+                    "id": c.id,
+                    "num": num,
+                    "provider_id": c.provider_id,
+                    "institution_id": c.institution_id,
+                    "name": c.name,
+                    "type": c.type,
+                    "description": c.description,
+                    "url": c.url,
+                    "platform": c.platform,
+                    "delivery": list(c.delivery),
+                    "level": c.level,
+                    "hours": c.hours,
+                    "weeks": c.weeks,
+                    "cost_usd": c.cost_usd,
+                    "cost_note": c.cost_note,
+                    "free": c.free,
+                    "financial_aid": c.financial_aid,
+                    "prerequisites": c.prerequisites,
+                    "assessment": list(c.assessment),
+                    "verification": c.verification,
+                    "renewal": c.renewal,
+                    "language": c.language,
+                    "source_url": c.source.url,
+                    "recorded": c.source.recorded,
+                    "verified": c.verified,
+                }
+            )
+            seen_skills: set[str] = set()
+            for rank, label in enumerate(c.skills):
+                sid = links[skill_key(label)]
+                if sid not in seen_skills:
+                    seen_skills.add(sid)
+                    # Earlier-listed skills are the credential's core; weight decays gently.
+                    cs_rows.append(
+                        {
+                            "credential_id": c.id,
+                            "skill_id": sid,
+                            "weight": round(1 / (1 + 0.1 * rank), 3),
+                        }
+                    )
+            co_rows += [
+                {"credential_id": c.id, "code": code} for code in dict.fromkeys(c.occupations)
+            ]
+            rec_rows += [
+                {
+                    "credential_id": c.id,
+                    "kind": r.kind,
+                    "recognized_by": r.recognized_by,
+                    "evidence": r.evidence,
+                    "source_url": r.source.url,
+                    "recorded": r.source.recorded,
+                }
+                for r in c.recognition
+            ]
+            credit_rows += [
+                {
+                    "credential_id": c.id,
+                    "issuer": r.issuer,
+                    "semester_hours": r.semester_hours,
+                    "level": r.level,
+                    "subject": r.subject,
+                    "valid_from": r.valid_from,
+                    "valid_to": r.valid_to,
+                    "source_url": r.source.url,
+                    "recorded": r.source.recorded,
+                }
+                for r in c.credit
+            ]
+        for table, rows in (
+            (schema.Credential, cred_rows),
+            (schema.CredentialSkill, cs_rows),
+            (schema.CredentialOccupation, co_rows),
+            (schema.Recognition, rec_rows),
+            (schema.CreditRecommendation, credit_rows),
+        ):
+            if rows:
+                conn.execute(insert(table), rows)
+        if catalog.programs:
+            conn.execute(
+                insert(schema.DegreeProgram),
+                [
+                    {
+                        "id": p.id,
+                        "institution_id": p.institution_id,
+                        "name": p.name,
+                        "level": p.level,
+                        "total_credits": p.total_credits,
+                        "cost_note": p.cost_note,
+                        "url": p.url,
+                        "source_url": p.source.url,
+                        "recorded": p.source.recorded,
+                    }
+                    for p in catalog.programs
+                ],
+            )
+        if catalog.articulations:
+            conn.execute(
+                insert(schema.Articulation),
+                [
+                    {
+                        "credential_id": a.credential,
+                        "program_id": a.program,
+                        "credits_awarded": a.credits_awarded,
+                        "requirement": a.requirement,
+                        "kind": a.kind,
+                        "source_url": a.source.url,
+                        "recorded": a.source.recorded,
+                    }
+                    for a in catalog.articulations
+                ],
+            )
+        if catalog.pathways:
+            conn.execute(
+                insert(schema.Pathway),
+                [
+                    {
+                        "id": p.id,
+                        "institution_id": p.institution_id,
+                        "name": p.name,
+                        "steps": list(p.steps),
+                    }
+                    for p in catalog.pathways
+                ],
+            )
+        conn.execute(delete(schema.Meta))
+        conn.execute(
+            insert(schema.Meta),
+            [
+                {"key": "fingerprint", "value": fp},
+                {"key": "built_at", "value": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+            ],
+        )
+
+
+def write_skill_patterns(tax: Taxonomy, path: Path, fingerprint: str) -> None:
+    """Persist every canonical skill with its surface forms for the spaCy extractor."""
+    payload = {
+        "fingerprint": fingerprint,
+        "skills": [
+            {
+                "id": s.id,
+                "label": s.label,
+                "type": s.type,
+                "origin": s.origin,
+                "aliases": sorted(s.aliases),
+            }
+            for s in sorted(tax.skills.values(), key=lambda s: s.id)
+        ],
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_taxonomy(settings: Settings) -> Taxonomy:
+    data = settings.shared_data_dir
+    return build_taxonomy(
+        read_technology(data / "onet-29.3"),
+        read_element_importance(data / "onet-29.3"),
+        read_esco_skills(data / "esco-1.2.0"),
+    )
+
+
+def build_database(settings: Settings, *, force: bool = False) -> BuildResult:
+    """(Re)build the DB and the skill patterns when their inputs changed."""
+    start = time.perf_counter()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    fp = inputs_fingerprint(settings)
+    url = settings.database_url
+    if not force and settings.patterns_path.exists():
+        engine = make_engine(url)
+        try:
+            if read_meta(engine, "fingerprint") == fp:
+                return BuildResult(fp, True, time.perf_counter() - start, counts(engine))
+        finally:
+            engine.dispose()
+    catalog = load_catalog(settings.catalog_dir)  # raises CatalogError before anything is written
+    tax = load_taxonomy(settings)
+    if url.startswith("sqlite:///"):
+        final = Path(url.removeprefix("sqlite:///"))
+        tmp = final.with_name(final.name + ".building")
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+        engine = make_engine(f"sqlite:///{tmp}")
+        try:
+            _load(engine, catalog, tax, settings, fp)
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            engine.dispose()
+        for leftover in (Path(f"{final}-wal"), Path(f"{final}-shm")):
+            leftover.unlink(missing_ok=True)
+        os.replace(tmp, final)
+    else:
+        engine = make_engine(url)
+        try:
+            _load(engine, catalog, tax, settings, fp)
+        finally:
+            engine.dispose()
+    write_skill_patterns(tax, settings.patterns_path, fp)
+    engine = make_engine(url)
+    try:
+        result = BuildResult(fp, False, time.perf_counter() - start, counts(engine))
+    finally:
+        engine.dispose()
+    return result

@@ -1,0 +1,93 @@
+"""Settings, read once from ``STACKWISE_*`` environment variables.
+
+Every tunable lives here so there is one place to look. Paths default to the repository layout:
+runtime state under ``var/``, the catalog under ``knowledge/catalog/``, reference data in
+``../shared/data`` (copied subsets are not needed at run time once the DB is built).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PREFIX = "STACKWISE_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(PREFIX + name, default)
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{PREFIX}{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class RankWeights:
+    """Weights of the hybrid ranker (see knowledge/recommend.py)."""
+
+    semantic: float = 0.55
+    lexical: float = 0.15
+    skill_gap: float = 0.20
+    recognition: float = 0.05
+    credit: float = 0.05
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    shared_data_dir: Path
+    catalog_dir: Path
+    index_dir: Path
+    models_dir: Path
+    rasa_url: str
+    web_host: str
+    web_port: int
+    rasa_port: int
+    actions_port: int
+    max_message_chars: int
+    weights: RankWeights = field(default_factory=RankWeights)
+
+    @property
+    def patterns_path(self) -> Path:
+        """Skill patterns compiled from the taxonomy by ``stackwise build``."""
+        return self.var_dir / "skill_patterns.json"
+
+
+def _default_shared() -> Path:
+    return REPO_ROOT.parent / "shared" / "data"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    var_dir = Path(_env("VAR_DIR", str(REPO_ROOT / "var"))).resolve()
+    weights = RankWeights(
+        semantic=_env_float("WEIGHT_SEMANTIC", RankWeights.semantic),
+        lexical=_env_float("WEIGHT_LEXICAL", RankWeights.lexical),
+        skill_gap=_env_float("WEIGHT_SKILL_GAP", RankWeights.skill_gap),
+        recognition=_env_float("WEIGHT_RECOGNITION", RankWeights.recognition),
+        credit=_env_float("WEIGHT_CREDIT", RankWeights.credit),
+    )
+    rasa_port = int(_env("RASA_PORT", "5005"))
+    return Settings(
+        var_dir=var_dir,
+        database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'stackwise.db'}"),
+        shared_data_dir=Path(_env("SHARED_DATA_DIR", str(_default_shared()))).resolve(),
+        catalog_dir=Path(_env("CATALOG_DIR", str(REPO_ROOT / "knowledge" / "catalog"))).resolve(),
+        index_dir=Path(_env("INDEX_DIR", str(var_dir / "index"))).resolve(),
+        models_dir=Path(_env("MODELS_DIR", str(REPO_ROOT / "models"))).resolve(),
+        rasa_url=_env("RASA_URL", f"http://127.0.0.1:{rasa_port}"),
+        web_host=_env("WEB_HOST", "127.0.0.1"),
+        web_port=int(_env("WEB_PORT", "8000")),
+        rasa_port=rasa_port,
+        actions_port=int(_env("ACTIONS_PORT", "5055")),
+        max_message_chars=int(_env("MAX_MESSAGE_CHARS", "2000")),
+        weights=weights,
+    )

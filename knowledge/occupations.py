@@ -1,0 +1,121 @@
+"""Match a learner's goal ("data analyst", "work in a hospital lab") to an O*NET occupation."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from knowledge import schema
+
+_WORD = re.compile(r"[a-z0-9+#]+")
+_FILLER = {
+    "a",
+    "an",
+    "the",
+    "to",
+    "be",
+    "become",
+    "becoming",
+    "i",
+    "want",
+    "would",
+    "like",
+    "work",
+    "as",
+    "in",
+    "of",
+    "and",
+    "job",
+    "jobs",
+    "career",
+    "my",
+    "goal",
+    "is",
+    "get",
+    "into",
+    "role",
+    "position",
+    "some",
+    "kind",
+    "sort",
+    "maybe",
+    "wanna",
+    "im",
+    "i'm",
+    "am",
+    "do",
+    "doing",
+    "for",
+    "me",
+    "someday",
+}
+_PLURAL = re.compile(r"(?<=[a-z]{3})s$")
+
+
+def _tokens(text: str) -> list[str]:
+    return [_PLURAL.sub("", t) for t in _WORD.findall(text.lower()) if t not in _FILLER]
+
+
+@dataclass(frozen=True)
+class OccupationMatch:
+    code: str
+    title: str
+    matched_title: str
+    score: float
+
+
+class OccupationMatcher:
+    """IDF-weighted token matching over O*NET titles and alternate titles."""
+
+    def __init__(self, titles: list[tuple[str, str, str, bool]]) -> None:
+        # (code, official title, title text, is_official)
+        self._titles = titles
+        self._toks = [set(_tokens(t[2])) for t in titles]
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, toks in enumerate(self._toks):
+            for tok in toks:
+                postings[tok].append(i)
+        n = len(titles) or 1
+        self._postings = postings
+        self._idf = {tok: math.log(n / len(ids)) + 1 for tok, ids in postings.items()}
+
+    @classmethod
+    def from_engine(cls, engine: Engine) -> OccupationMatcher:
+        with engine.connect() as conn:
+            occ = conn.execute(select(schema.Occupation.code, schema.Occupation.title)).all()
+            official = {code: title for code, title in occ}
+            alt = conn.execute(
+                select(schema.OccupationTitle.code, schema.OccupationTitle.title)
+            ).all()
+        titles = [(c, t, t, True) for c, t in occ] + [(c, official[c], t, False) for c, t in alt]
+        return cls(titles)
+
+    def match(self, text: str, limit: int = 3) -> list[OccupationMatch]:
+        q = set(_tokens(text))
+        if not q:
+            return []
+        scores: dict[int, float] = defaultdict(float)
+        for tok in q:
+            for i in self._postings.get(tok, ()):
+                scores[i] += self._idf[tok]
+        qw = sum(self._idf.get(t, 1.0) for t in q)
+        best: dict[str, OccupationMatch] = {}
+        for i, s in scores.items():
+            tw = sum(self._idf[t] for t in self._toks[i])
+            # Dice-style overlap: rewards titles that cover the query and little else.
+            score = 2 * s / (qw + tw)
+            code, official, text_title, is_official = self._titles[i]
+            if is_official:
+                score += 0.02
+            if code not in best or score > best[code].score:
+                best[code] = OccupationMatch(code, official, text_title, round(score, 4))
+        return sorted(best.values(), key=lambda m: -m.score)[:limit]
+
+    def best(self, text: str, threshold: float = 0.5) -> OccupationMatch | None:
+        found = self.match(text, 1)
+        return found[0] if found and found[0].score >= threshold else None

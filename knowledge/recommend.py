@@ -1,0 +1,338 @@
+"""Credential search and recommendation: FAISS semantic search + BM25, re-ranked with
+skill-gap closure, employer recognition and credit value. Every result explains itself (`why`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, selectinload
+
+from knowledge import index as faiss_index
+from knowledge import schema
+from knowledge.config import RankWeights
+from knowledge.documents import CredentialDoc, load_documents, tokenize
+from knowledge.embed import Encoder
+
+FORMATS = {"online", "in_person", "hybrid", "self_paced"}
+LEVELS = {"beginner", "intermediate", "advanced"}
+MAX_QUERY_CHARS = 500
+MAX_K = 50
+_FORMAT_DELIVERY = {
+    "online": {"online_self_paced", "online_instructor_led", "online_proctored"},
+    "self_paced": {"online_self_paced"},
+    "in_person": {"in_person", "testing_center"},
+    "hybrid": {"hybrid"},
+}
+
+
+class InvalidQuery(ValueError):
+    """A search request that cannot be answered as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    max_cost: float | None = None
+    max_hours: float | None = None
+    format: str | None = None
+    level: str | None = None
+    provider: str | None = None
+    credit_only: bool = False
+    institution: str | None = None
+
+    def validate(self) -> SearchFilters:
+        for name, value, limit in (
+            ("max_cost", self.max_cost, 1_000_000),
+            ("max_hours", self.max_hours, 100_000),
+        ):
+            if value is not None and (value != value or value < 0 or value > limit):
+                raise InvalidQuery(f"{name} must be between 0 and {limit}, got {value}")
+        if self.format is not None and self.format not in FORMATS:
+            raise InvalidQuery(f"format must be one of {sorted(FORMATS)}, got {self.format!r}")
+        if self.level is not None and self.level not in LEVELS:
+            raise InvalidQuery(f"level must be one of {sorted(LEVELS)}, got {self.level!r}")
+        return self
+
+    @property
+    def active(self) -> bool:
+        return any(
+            v not in (None, False)
+            for v in (
+                self.max_cost,
+                self.max_hours,
+                self.format,
+                self.level,
+                self.provider,
+                self.credit_only,
+                self.institution,
+            )
+        )
+
+
+@dataclass
+class SearchResult:
+    id: str
+    name: str
+    provider: str
+    type: str
+    url: str
+    cost_usd: float | None
+    hours: float | None
+    score: float
+    why: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def validate_query(query: str) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidQuery("query must not be empty")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidQuery(f"query is longer than {MAX_QUERY_CHARS} characters ({len(query)})")
+    return query.strip()
+
+
+class CredentialSearch:
+    """Search over the credential catalog; create once per process (holds index and BM25)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        index: Any,
+        encoder: Encoder,
+        weights: RankWeights,
+        docs: list[CredentialDoc] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.index = index
+        self.encoder = encoder
+        self.weights = weights
+        self.docs = docs if docs is not None else load_documents(engine)
+        self.by_num = {d.num: d for d in self.docs}
+        self.by_id = {d.id: d for d in self.docs}
+        self._bm25 = BM25Okapi([tokenize(d.text) for d in self.docs]) if self.docs else None
+        self._pos = {d.num: i for i, d in enumerate(self.docs)}
+
+    # -- filtering -----------------------------------------------------------------------------
+    def allowed_nums(self, f: SearchFilters) -> np.ndarray | None:
+        """Integer ids that pass the filters (None when no filter is active)."""
+        if not f.active:
+            return None
+        stmt = select(schema.Credential.num, schema.Credential.delivery)
+        if f.max_cost is not None:
+            # Unknown cost is not known to be under budget: excluded, and the bot says so.
+            stmt = stmt.where(
+                schema.Credential.cost_usd.is_not(None), schema.Credential.cost_usd <= f.max_cost
+            )
+        if f.max_hours is not None:
+            stmt = stmt.where(
+                schema.Credential.hours.is_not(None), schema.Credential.hours <= f.max_hours
+            )
+        if f.level:
+            stmt = stmt.where(schema.Credential.level == f.level)
+        if f.provider:
+            stmt = stmt.where(schema.Credential.provider_id == f.provider)
+        if f.institution:
+            stmt = stmt.where(schema.Credential.institution_id == f.institution)
+        if f.credit_only:
+            credit = select(schema.CreditRecommendation.credential_id)
+            artic = select(schema.Articulation.credential_id)
+            stmt = stmt.where(schema.Credential.id.in_(credit) | schema.Credential.id.in_(artic))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        wanted = _FORMAT_DELIVERY.get(f.format or "", set())
+        nums = [num for num, delivery in rows if not wanted or wanted & set(delivery or [])]
+        return np.array(nums, dtype="int64")
+
+    # -- ranking -------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        *,
+        user_skill_ids: Iterable[str] = (),
+        target_occupation: str | None = None,
+        exclude: Iterable[str] = (),
+    ) -> list[SearchResult]:
+        query = validate_query(query)
+        if not 1 <= k <= MAX_K:
+            raise InvalidQuery(f"k must be between 1 and {MAX_K}, got {k}")
+        filters = (filters or SearchFilters()).validate()
+        allowed = self.allowed_nums(filters)
+        excluded = {self.by_id[e].num for e in exclude if e in self.by_id}
+        if allowed is not None and excluded:
+            allowed = np.array([n for n in allowed if n not in excluded], dtype="int64")
+        elif excluded:
+            allowed = np.array([d.num for d in self.docs if d.num not in excluded], dtype="int64")
+        pool = max(k * 8, 40)
+        qvec = self.encoder.encode_query(query)
+        sem_scores, nums = faiss_index.search(self.index, qvec, pool, allowed)
+        semantic = dict(zip(nums.tolist(), sem_scores.tolist(), strict=True))
+        # Lexical candidates widen the pool: names and acronyms ("AZ-900", "CCNA") match exactly.
+        lexical: dict[int, float] = {}
+        if self._bm25 is not None:
+            bm = self._bm25.get_scores(tokenize(query))
+            allowed_set = set(allowed.tolist()) if allowed is not None else None
+            top = np.argsort(-bm)[:pool]
+            peak = float(bm[top[0]]) if len(top) and bm[top[0]] > 0 else 0.0
+            for i in top:
+                num = self.docs[i].num
+                if bm[i] <= 0 or (allowed_set is not None and num not in allowed_set):
+                    continue
+                lexical[num] = float(bm[i]) / peak if peak else 0.0
+        candidates = set(semantic) | set(lexical)
+        missing = [n for n in candidates if n not in semantic]
+        if missing:
+            vecs = (
+                np.stack([self.index.reconstruct(int(n)) for n in missing])
+                if _can_reconstruct(self.index)
+                else None
+            )
+            for j, n in enumerate(missing):
+                semantic[n] = float(vecs[j] @ qvec) if vecs is not None else 0.0
+        facts = self._facts([self.by_num[n].id for n in candidates if n in self.by_num])
+        user_skills = set(user_skill_ids)
+        gap_skills = self._gap_skills(target_occupation, user_skills)
+        w = self.weights
+        ranked: list[tuple[float, int, dict[str, Any]]] = []
+        for n in candidates:
+            doc = self.by_num.get(n)
+            if doc is None:
+                continue
+            f = facts[doc.id]
+            cred_skills = set(doc.skill_ids)
+            closes = [sid for sid in gap_skills if sid in cred_skills]
+            gap_score = (
+                (sum(gap_skills[s] for s in closes) / sum(gap_skills.values()))
+                if gap_skills
+                else 0.0
+            )
+            occ_bonus = (
+                0.5 if target_occupation and target_occupation in doc.occupation_codes else 0.0
+            )
+            score = (
+                w.semantic * semantic.get(n, 0.0)
+                + w.lexical * lexical.get(n, 0.0)
+                + w.skill_gap * min(1.0, gap_score + occ_bonus)
+                + w.recognition * (1.0 if f["recognition"] else 0.0)
+                + w.credit * (1.0 if f["credit"] or f["articulations"] else 0.0)
+            )
+            labels = dict(zip(doc.skill_ids, doc.skill_labels, strict=True))
+            why = {
+                "semantic": round(semantic.get(n, 0.0), 4),
+                "lexical": round(lexical.get(n, 0.0), 4),
+                "matched_skills": [labels[s] for s in doc.skill_ids if s in user_skills],
+                "gaps_closed": [labels[s] for s in closes],
+                "prepares_for_goal": bool(occ_bonus),
+                "recognition": f["recognition"],
+                "credit": f["credit"],
+                "articulations": f["articulations"],
+            }
+            ranked.append((score, n, why))
+        ranked.sort(key=lambda t: (-t[0], t[1]))
+        out = []
+        for score, n, why in ranked[:k]:
+            f = facts[self.by_num[n].id]
+            out.append(
+                SearchResult(
+                    id=f["id"],
+                    name=f["name"],
+                    provider=f["provider"],
+                    type=f["type"],
+                    url=f["url"],
+                    cost_usd=f["cost_usd"],
+                    hours=f["hours"],
+                    score=round(score, 4),
+                    why=why,
+                )
+            )
+        return out
+
+    def _gap_skills(self, occupation: str | None, user_skills: set[str]) -> dict[str, float]:
+        """Skills the target occupation needs (importance >= 0.5) that the user lacks."""
+        if not occupation:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.OccupationSkill.skill_id, schema.OccupationSkill.importance).where(
+                    schema.OccupationSkill.code == occupation,
+                    schema.OccupationSkill.importance >= 0.5,
+                )
+            ).all()
+        return {sid: imp for sid, imp in rows if sid not in user_skills}
+
+    def _facts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        with Session(self.engine, future=True) as s:
+            creds = s.scalars(
+                select(schema.Credential)
+                .where(schema.Credential.id.in_(ids))
+                .options(
+                    selectinload(schema.Credential.provider),
+                    selectinload(schema.Credential.recognitions),
+                    selectinload(schema.Credential.credit_recommendations),
+                    selectinload(schema.Credential.articulations)
+                    .selectinload(schema.Articulation.program)
+                    .selectinload(schema.DegreeProgram.institution),
+                )
+            ).all()
+            return {c.id: credential_facts(c) for c in creds}
+
+
+def _can_reconstruct(index: Any) -> bool:
+    return faiss_index.index_kind(index) == "flat"
+
+
+def credential_facts(c: schema.Credential) -> dict[str, Any]:
+    """Plain facts about one credential with sources; unknown numbers stay None."""
+    return {
+        "id": c.id,
+        "name": c.name,
+        "provider": c.provider.name,
+        "type": c.type,
+        "url": c.url,
+        "cost_usd": c.cost_usd,
+        "cost_note": c.cost_note,
+        "hours": c.hours,
+        "weeks": c.weeks,
+        "free": c.free,
+        "delivery": list(c.delivery or []),
+        "level": c.level,
+        "source_url": c.source_url,
+        "recorded": c.recorded.isoformat(),
+        "recognition": [
+            {"kind": r.kind, "by": r.recognized_by, "evidence": r.evidence, "source": r.source_url}
+            for r in c.recognitions
+        ],
+        "credit": [
+            {
+                "issuer": r.issuer,
+                "semester_hours": r.semester_hours,
+                "level": r.level,
+                "subject": r.subject,
+                "source": r.source_url,
+            }
+            for r in c.credit_recommendations
+        ],
+        "articulations": [
+            {
+                "program": a.program.name,
+                "institution": a.program.institution.name,
+                "example": a.program.institution.example,
+                "credits": a.credits_awarded,
+                "requirement": a.requirement,
+                "kind": a.kind,
+                "source": a.source_url,
+            }
+            for a in c.articulations
+        ],
+    }
