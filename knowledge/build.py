@@ -48,19 +48,7 @@ class BuildResult:
 
 
 def _reference_files(settings: Settings) -> list[Path]:
-    data = settings.shared_data_dir
-    onet = data / "onet-29.3"
-    return [
-        onet / "occupation_data.tsv",
-        onet / "alternate_titles.tsv",
-        onet / "technology_skills.tsv",
-        onet / "skills.tsv",
-        onet / "knowledge.tsv",
-        onet / "job_zones.tsv",
-        onet / "education_training_and_experience.tsv",
-        data / "bls-oews-2024" / "national_M2024_dl.tsv",
-        *sorted((data / "esco-1.2.0").glob("*Collection_en.csv")),
-    ]
+    return sorted(p for p in settings.reference_dir.rglob("*") if p.is_file())
 
 
 def inputs_fingerprint(settings: Settings) -> str:
@@ -71,8 +59,8 @@ def inputs_fingerprint(settings: Settings) -> str:
         h.update(str(path.relative_to(settings.catalog_dir.parent)).encode())
         h.update(path.read_bytes())
     for path in _reference_files(settings):
-        st = path.stat()  # reference data is large and read-only: size + mtime is enough
-        h.update(f"{path.name}:{st.st_size}:{int(st.st_mtime)}".encode())
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -103,7 +91,7 @@ def link_catalog_skills(catalog: Catalog, tax: Taxonomy) -> dict[str, str]:
 
 
 def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, fp: str) -> None:
-    data = settings.shared_data_dir
+    data = settings.reference_dir
     occupations = read_occupations(
         data / "onet-29.3", data / "bls-oews-2024" / "national_M2024_dl.tsv"
     )
@@ -365,7 +353,7 @@ def write_skill_patterns(tax: Taxonomy, path: Path, fingerprint: str) -> None:
 
 
 def load_taxonomy(settings: Settings) -> Taxonomy:
-    data = settings.shared_data_dir
+    data = settings.reference_dir
     return build_taxonomy(
         read_technology(data / "onet-29.3"),
         read_element_importance(data / "onet-29.3"),

@@ -43,6 +43,7 @@ class RankWeights:
 class Settings:
     var_dir: Path
     database_url: str
+    reference_dir: Path
     shared_data_dir: Path
     catalog_dir: Path
     index_dir: Path
@@ -65,6 +66,10 @@ def _default_shared() -> Path:
     return REPO_ROOT.parent / "shared" / "data"
 
 
+def _default_reference() -> Path:
+    return REPO_ROOT / "knowledge" / "reference"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     var_dir = Path(_env("VAR_DIR", str(REPO_ROOT / "var"))).resolve()
@@ -79,6 +84,9 @@ def get_settings() -> Settings:
     return Settings(
         var_dir=var_dir,
         database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'stackwise.db'}"),
+        # O*NET / ESCO / BLS subsets vendored into the repo (see NOTICE); the build reads these.
+        reference_dir=Path(_env("REFERENCE_DIR", str(_default_reference()))).resolve(),
+        # The full shared data sets; only the benchmarks read from here (evaluation sets).
         shared_data_dir=Path(_env("SHARED_DATA_DIR", str(_default_shared()))).resolve(),
         catalog_dir=Path(_env("CATALOG_DIR", str(REPO_ROOT / "knowledge" / "catalog"))).resolve(),
         index_dir=Path(_env("INDEX_DIR", str(var_dir / "index"))).resolve(),
