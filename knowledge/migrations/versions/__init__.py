@@ -1,0 +1,1 @@
+"""Alembic revision files (loaded by path; this file only makes them package data)."""
