@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,9 @@ COLLECTIONS = {
     "digCompSkillsCollection_en.csv": "digital",
     "researchSkillsCollection_en.csv": "research",
 }
+
+# ESCO's collection CSVs join alternative labels with " | " (the full skills CSV uses newlines).
+ALT_SEPARATOR = re.compile(r"\n| \| ")
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,9 @@ def read_esco_skills(esco_dir: Path) -> list[EscoSkill]:
                 if uri in seen or r.get("status", "released") != "released":
                     continue
                 seen.add(uri)
-                alts = tuple(a.strip() for a in (r.get("altLabels") or "").split("\n") if a.strip())
+                alts = tuple(
+                    a.strip() for a in ALT_SEPARATOR.split(r.get("altLabels") or "") if a.strip()
+                )
                 out.append(
                     EscoSkill(
                         uri=uri,

@@ -1,0 +1,1770 @@
+"""Skill mentions in chat text: taxonomy surface forms matched with spaCy, plus a role per mention.
+
+The extractor is built once from the skill patterns JSON that ``knowledge.build`` writes
+(``{"fingerprint", "skills": [{"id", "label", "type", "origin", "aliases"}]}``) and then only
+tokenizes each message (``nlp.make_doc``) and looks its lower-cased token n-grams up in one dict
+of surface forms (a phrase matcher keyed by the first token; spaCy's ``PhraseMatcher`` needs a
+``Doc`` per pattern, and the ~140k patterns with inflections took over 10 s to load).
+
+How the ~11k taxonomy entries become patterns:
+
+* Every label and alias is a surface form. Curated entries (``taxonomy_aliases.yaml``) win over
+  O*NET/ESCO labels, labels win over aliases, and derived forms come last; a form belongs to one
+  skill only. ESCO alternative labels that arrive joined with ``" | "`` are split.
+* Derived forms: a parenthetical is dropped ("Jenkins (tools for ...)" -> "Jenkins"), a trailing
+  "software" is dropped from product names ("Shopify software"), and a vendor prefix is dropped
+  from O*NET product names ("Atlassian JIRA" -> "JIRA", "Microsoft Word" -> "Word").
+* Inflections come from the spaCy lookup lemmatizer tables (spacy-lookups-data): multi-word forms
+  also match other forms of their first and last word ("managing projects" ~ "managed projects",
+  "stocking shelves" ~ "stocked shelves"); single words also match their plural ("spreadsheets").
+* Single-word forms that are common English words (by the ``lexeme_prob`` table), and a curated
+  list of known traps (Go, R, C, Word, Access, Excel, Rust, Java, Node, Lean, Epic, Security,
+  Cloud...), only count in a technical context: next to another skill in a list, after a cue such
+  as "know", "learn", "use", "code in", before a cue such as "programming" or "developer", or typed
+  with a capital letter in mid-sentence; form-specific rules reject "go to", "access my account",
+  "excel at", "a word", "the rust", "security guard" and the like. Very common non-curated words
+  ("Internet", "Email", "Notes") are not patterns at all.
+* Overlapping matches: the longest span wins, then the earliest.
+
+Roles: a trigger word sets the role for the mentions after it in the same clause (sentence end,
+";", "but", "however", and ", I ..." end a clause; coordinated lists inherit): ``lacks`` after a
+negation ("don't know", "never used", "no experience with", "not good at"), ``wants`` after a goal
+("want to learn", "I'd like to", "hoping to", "interested in"), else ``has``. "X is not my strong
+suit" / "my X isn't great" mark X as lacking; a question about a course or learning ("Does the
+course cover R?") makes its mentions ``wants``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import spacy
+import yaml
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from knowledge.taxonomy import ALIASES_FILE, skill_key, slugify
+
+MAX_TEXT_CHARS = 20_000
+
+ROLE_HAS = "has"
+ROLE_LACKS = "lacks"
+ROLE_WANTS = "wants"
+ROLES = (ROLE_HAS, ROLE_LACKS, ROLE_WANTS)
+
+
+@dataclass(frozen=True)
+class SkillMention:
+    start: int
+    end: int
+    text: str
+    skill_id: str
+    label: str
+    role: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Word lists
+
+# Words more common than this (log probability, lexeme_prob table) are "common English".
+_COMMON_PROB = -12.5
+# Non-curated single words more common than this are never patterns ("Internet", "Email", "Box").
+_DROP_PROB = -10.0
+_PROB_FLOOR = -13.5  # lexeme_prob is sorted by probability; stop reading below this
+
+# Which form wins when two skills share it (lower wins).
+_TIER_CURATED_LABEL, _TIER_CURATED_ALIAS, _TIER_CURATED_DERIVED = 0, 1, 2
+_TIER_LABEL, _TIER_DERIVED, _TIER_ALIAS, _TIER_ALIAS_DERIVED = 3, 4, 5, 6
+
+# Product vendors whose name prefixes O*NET labels ("Microsoft Word", "Atlassian JIRA"); other
+# first words count as vendors when they start several technology labels and are not common words.
+_VENDORS = {
+    "microsoft",
+    "adobe",
+    "apple",
+    "oracle",
+    "google",
+    "amazon",
+    "ibm",
+    "sap",
+    "cisco",
+    "autodesk",
+    "intuit",
+    "atlassian",
+    "the",
+    "apache",
+    "salesforce",
+    "hp",
+    "dell",
+    "red",
+    "hat",
+    "vmware",
+    "sage",
+    "epic",
+    "cerner",
+    "kronos",
+    "adp",
+    "corel",
+    "bentley",
+    "esri",
+    "dassault",
+    "systemes",
+    "mathworks",
+    "sas",
+    "siemens",
+    "meta",
+    "facebook",
+    "alphabet",
+    "blackbaud",
+    "infor",
+    "workday",
+    "ptc",
+    "ansys",
+    "trimble",
+    "unity",
+}
+_TRAILING_GENERIC = {"software", "framework", "platform", "suite"}
+
+# Supplementary surface forms: (text, taxonomy label key, context rule or None). Role nouns
+# and verbs people use for a skill that the curated aliases do not list.
+_EXTRA_FORMS: tuple[tuple[str, str, str | None], ...] = (
+    ("coding", "programming", None),
+    ("code", "programming", "code"),
+    ("programmer", "programming", None),
+    ("math", "mathematics", None),
+    ("maths", "mathematics", None),
+    ("teacher", "teaching", None),
+    ("welder", "welding", None),
+    ("carpenter", "carpentry", None),
+    ("plumber", "plumbing", None),
+    ("machinist", "machining", None),
+    ("bookkeeper", "bookkeeping", None),
+    ("accountant", "accounting", None),
+    ("phlebotomist", "phlebotomy", None),
+    ("medical coder", "medical coding", None),
+    ("truck driver", "commercial driving", None),
+    ("graphic designer", "graphic design", None),
+    ("data analyst", "data analysis", None),
+    ("recruiter", "recruiting", None),
+    ("security+", "cybersecurity", None),
+    ("cyber", "cybersecurity", None),
+)
+_PLAIN = re.compile(r"[a-z]+(?: [a-z]+)*")
+
+# Curated single-word forms that are ordinary English words too: context required.
+_TRAPS = {
+    "go",
+    "r",
+    "c",
+    "word",
+    "access",
+    "excel",
+    "rust",
+    "java",
+    "node",
+    "lean",
+    "epic",
+    "security",
+    "cloud",
+    "accounts",
+    "containers",
+    "inspection",
+    "hiring",
+    "typing",
+    "presenting",
+    "communicating",
+    "ts",
+    "swift",
+    "ruby",
+    "spring",
+    "julia",
+    "dart",
+    "scala",
+    "office",
+    "project",
+    "teams",
+    "outlook",
+    "publisher",
+    "slack",
+    "zoom",
+    "square",
+    "canvas",
+    "unity",
+    "blender",
+    "spark",
+    "hr",
+    "pm",
+    "ml",
+    "ui",
+    "code",
+    "presentations",
+    "vitals",
+}
+# Traps that count unless the context says otherwise ("lots of excel", "excel at").
+_DEFAULT_YES = {"excel", "vitals", "presentations", "typing", "hiring", "inspection"}
+# Typed in upper case or not at all.
+_UPPER_ONLY = {"r", "c", "pm", "ml", "ts", "hr", "ui"}
+# Upper case alone is not enough for these: they also need a list or a cue.
+_NEED_CUE = {"r", "c", "go"}
+
+# Tokens that may separate the items of a coordinated list.
+_LIST_GLUE = {
+    ",",
+    "and",
+    "or",
+    "&",
+    "/",
+    "nor",
+    "plus",
+    "also",
+    "some",
+    "even",
+    "but",
+    "not",
+    "as",
+    "well",
+    "then",
+    "a",
+    "bit",
+    "of",
+    "little",
+    "lot",
+    "more",
+    "only",
+    "maybe",
+    "either",
+    "just",
+    "like",
+    "mostly",
+    "n't",
+    "no",
+    "never",
+}
+# Strong cues shortly after an ambiguous form ("rust is my favorite language").
+_CUE_AFTER = {"language", "languages", "programming", "framework", "developer", "developers"}
+# "code" is a skill only as a verb: "I can't code", "learn to code", "I code in Go".
+_CODE_PREV = {
+    "i",
+    "can",
+    "n't",
+    "to",
+    "not",
+    "we",
+    "you",
+    "never",
+    "cannot",
+    "also",
+    "and",
+    "how",
+    "or",
+    "just",
+    "nt",
+}
+# Cue words before an ambiguous form (within a few tokens, same clause).
+_CUE_PREV = {
+    "know",
+    "knew",
+    "known",
+    "knowing",
+    "learn",
+    "learning",
+    "learned",
+    "learnt",
+    "use",
+    "using",
+    "uses",
+    "used",
+    "code",
+    "coding",
+    "coded",
+    "program",
+    "programming",
+    "programmed",
+    "written",
+    "write",
+    "writing",
+    "wrote",
+    "experience",
+    "experienced",
+    "familiar",
+    "proficient",
+    "skilled",
+    "fluent",
+    "certified",
+    "certification",
+    "expert",
+    "master",
+    "mastered",
+    "study",
+    "studying",
+    "studied",
+    "knowledge",
+    "into",
+    "about",
+    "skills",
+    "background",
+    "worked",
+    "work",
+    "working",
+    "career",
+    "developer",
+    "chart",
+    "charting",
+    "pick",
+    "practice",
+    "practicing",
+    "built",
+    "build",
+    "building",
+    "trained",
+    "training",
+    "speak",
+    "speaking",
+    "tutorial",
+    "tutorials",
+    "interested",
+    "interest",
+    "passion",
+}
+# Cue words right after an ambiguous form.
+_CUE_NEXT = {
+    "programming",
+    "program",
+    "programs",
+    "language",
+    "languages",
+    "developer",
+    "developers",
+    "dev",
+    "devs",
+    "development",
+    "code",
+    "coding",
+    "skills",
+    "skill",
+    "experience",
+    "certification",
+    "certificate",
+    "cert",
+    "certs",
+    "course",
+    "courses",
+    "class",
+    "classes",
+    "bootcamp",
+    "script",
+    "scripts",
+    "scripting",
+    "framework",
+    "expert",
+    "engineer",
+    "engineering",
+    "engineers",
+    "architect",
+    "formulas",
+    "formula",
+    "macros",
+    "spreadsheets",
+    "spreadsheet",
+    "documents",
+    "document",
+    "database",
+    "databases",
+    "queries",
+    "analyst",
+    "analytics",
+    "computing",
+    "+",
+    "services",
+    "platform",
+    "administration",
+    "admin",
+    "specialist",
+    "methodology",
+    "tools",
+    "software",
+    "apps",
+    "app",
+    "projects",
+    "manufacturing",
+    "certified",
+    "principles",
+}
+_SENT_START_PREV = {".", "!", "?", ":", ";", "\n", "-", "(", '"', "*"}
+
+# Form-specific rejections: words right before / right after that make it the ordinary word.
+_NEG_PREV: dict[str, set[str]] = {
+    "go": {
+        "to",
+        "'ll",
+        "ll",
+        "will",
+        "let",
+        "lets",
+        "'s",
+        "gonna",
+        "na",
+        "can",
+        "could",
+        "should",
+        "must",
+        "would",
+        "'d",
+        "i",
+        "we",
+        "you",
+        "they",
+        "n't",
+        "not",
+        "just",
+        "ever",
+        "please",
+        "might",
+        "may",
+        "wanna",
+        "gotta",
+        "then",
+        "never",
+        "did",
+        "does",
+        "do",
+        "has",
+        "have",
+        "on",
+        "a",
+        "the",
+        "first",
+        "'ve",
+    },
+    "access": {
+        "to",
+        "n't",
+        "cannot",
+        "can",
+        "get",
+        "gain",
+        "gaining",
+        "have",
+        "has",
+        "no",
+        "give",
+        "an",
+        "any",
+        "full",
+        "easy",
+        "the",
+        "of",
+        "without",
+        "with",
+        "need",
+        "needs",
+        "public",
+        "remote",
+        "data",
+        "internet",
+        "could",
+        "couldn't",
+        "wheelchair",
+        "restricted",
+        "limited",
+        "free",
+        "open",
+        "early",
+    },
+    "excel": {
+        "to",
+        "will",
+        "i",
+        "you",
+        "we",
+        "they",
+        "he",
+        "she",
+        "can",
+        "could",
+        "really",
+        "truly",
+        "and",
+        "always",
+        "usually",
+        "should",
+    },
+    "word": {
+        "a",
+        "the",
+        "one",
+        "this",
+        "that",
+        "my",
+        "last",
+        "final",
+        "no",
+        "every",
+        "any",
+        "another",
+        "each",
+        "of",
+        "in",
+        "his",
+        "her",
+        "your",
+        "their",
+        "good",
+        "kind",
+        "single",
+        "new",
+        "same",
+        "key",
+        "big",
+        "magic",
+        "bad",
+        "swear",
+        "spread",
+        "keep",
+        "kept",
+        "give",
+        "gave",
+        "by",
+        "mouth",
+        "f",
+    },
+    "rust": {
+        "the",
+        "of",
+        "some",
+        "with",
+        "remove",
+        "removing",
+        "removed",
+        "a",
+        "surface",
+        "prevent",
+        "no",
+        "and",
+        "any",
+        "little",
+        "lot",
+        "from",
+    },
+    "java": {"cup", "drink", "drinking", "hot", "iced", "my"},
+    "node": {"my", "a", "the", "one", "each", "every", "this", "that", "lymph", "worker", "leaf"},
+    "lean": {"to", "the", "a", "and", "very", "so", "more", "stay", "get", "getting", "staying"},
+    "epic": {
+        "an",
+        "so",
+        "was",
+        "is",
+        "pretty",
+        "really",
+        "that",
+        "this",
+        "be",
+        "totally",
+        "most",
+        "such",
+        "'s",
+    },
+    "security": {
+        "social",
+        "job",
+        "food",
+        "national",
+        "home",
+        "airport",
+        "financial",
+        "work",
+        "as",
+        "mall",
+        "private",
+        "building",
+        "event",
+        "hospital",
+        "campus",
+        "store",
+    },
+    "cloud": {"dark", "storm", "rain", "under", "of", "like", "on", "nine", "smoke", "word"},
+    "accounts": {
+        "my",
+        "your",
+        "our",
+        "their",
+        "his",
+        "her",
+        "the",
+        "social",
+        "bank",
+        "an",
+        "two",
+        "multiple",
+        "user",
+        "email",
+        "new",
+        "all",
+        "old",
+        "of",
+        "key",
+    },
+    "containers": {"the", "shipping", "food", "storage", "plastic", "of", "empty", "glass"},
+    "spring": {"in", "this", "last", "next", "the", "early", "late", "of", "hot", "a"},
+    "swift": {"a", "taylor", "very", "so", "and", "too", "quick", "the"},
+    "office": {
+        "the",
+        "an",
+        "my",
+        "our",
+        "in",
+        "at",
+        "box",
+        "post",
+        "front",
+        "dental",
+        "doctor",
+        "doctor's",
+        "home",
+        "back",
+        "head",
+        "medical",
+        "of",
+        "this",
+        "law",
+    },
+    "project": {
+        "a",
+        "the",
+        "my",
+        "this",
+        "that",
+        "our",
+        "your",
+        "each",
+        "every",
+        "side",
+        "group",
+        "school",
+        "one",
+        "big",
+        "new",
+        "final",
+        "research",
+        "of",
+        "to",
+        "on",
+    },
+    "teams": {
+        "the",
+        "two",
+        "our",
+        "my",
+        "small",
+        "on",
+        "of",
+        "sports",
+        "different",
+        "with",
+        "multiple",
+        "across",
+        "cross",
+        "lead",
+        "led",
+        "leading",
+        "managed",
+        "managing",
+    },
+    "slack": {"some", "cut", "pick", "no", "a", "the", "off", "to"},
+    "square": {"a", "the", "town", "times", "one", "back", "per", "feet", "foot", "to"},
+}
+_NEG_NEXT: dict[str, set[str]] = {
+    "code": {"in", "with", "review", "reviews", "of", "for", "base", "is", "was", "to"},
+    "go": {
+        "to",
+        "back",
+        "ahead",
+        "with",
+        "for",
+        "on",
+        "out",
+        "in",
+        "into",
+        "home",
+        "there",
+        "get",
+        "pick",
+        "see",
+        "through",
+        "over",
+        "up",
+        "by",
+        "away",
+        "down",
+        "off",
+        "from",
+        "around",
+        "the",
+        "a",
+        "figure",
+        "check",
+        "somewhere",
+        "school",
+        "work",
+        "college",
+        "now",
+        "again",
+        "here",
+        "anywhere",
+        "further",
+        "far",
+        "thru",
+    },
+    "access": {
+        "to",
+        "my",
+        "the",
+        "your",
+        "our",
+        "their",
+        "it",
+        "this",
+        "that",
+        "a",
+        "an",
+        "from",
+        "his",
+        "her",
+        "them",
+        "these",
+        "those",
+        "any",
+        "some",
+        "all",
+        "me",
+        "code",
+        "card",
+        "point",
+        "road",
+        "control",
+        "denied",
+        "level",
+    },
+    "excel": {"at", "in", "as", "when", "on", "with", "under", "beyond", "academically"},
+    "word": {
+        "of",
+        "for",
+        "is",
+        "was",
+        "on",
+        "that",
+        "i",
+        "you",
+        "to",
+        "choice",
+        "count",
+        "limit",
+        "limits",
+        "problem",
+        "games",
+        "game",
+        "salad",
+        "up",
+        "wise",
+        "s",
+    },
+    "rust": {"on", "off", "from", "spots", "stains", "remover", "proof", "belt", "colored", "and"},
+    "java": {"chip", "chips", "beans", "coffee"},
+    "node": {"in", "on", "of", "was", "is", "went", "failed", "crashed", "keeps"},
+    "lean": {
+        "out",
+        "on",
+        "into",
+        "towards",
+        "toward",
+        "back",
+        "in",
+        "meat",
+        "muscle",
+        "over",
+        "against",
+        "forward",
+        "body",
+        "mass",
+        "protein",
+        "beef",
+        "cuisine",
+    },
+    "epic": {
+        "fail",
+        "fails",
+        "win",
+        "wins",
+        "battle",
+        "journey",
+        "time",
+        "story",
+        "poem",
+        "games",
+        "game",
+        "adventure",
+        "tale",
+        "proportions",
+        "failure",
+        "night",
+    },
+    "security": {
+        "guard",
+        "guards",
+        "officer",
+        "officers",
+        "deposit",
+        "clearance",
+        "camera",
+        "cameras",
+        "system",
+        "systems",
+        "number",
+        "question",
+        "questions",
+        "check",
+        "company",
+        "desk",
+        "staff",
+        "personnel",
+        "blanket",
+        "patrol",
+        "alarm",
+        "badge",
+        "door",
+        "screening",
+        "line",
+        "reasons",
+        "benefits",
+    },
+    "cloud": {
+        "storage",
+        "nine",
+        "cover",
+        "covered",
+        "cuckoo",
+        "of",
+        "over",
+        "formation",
+        "formations",
+        "hanging",
+        "seeding",
+    },
+    "accounts": {"are", "is", "were", "have", "got", "get"},
+    "containers": {"came", "arrived", "of", "were", "are", "for"},
+    "spring": {
+        "break",
+        "semester",
+        "term",
+        "cleaning",
+        "training",
+        "season",
+        "time",
+        "water",
+        "rolls",
+        "of",
+        "and",
+    },
+    "office": {
+        "job",
+        "jobs",
+        "work",
+        "worker",
+        "workers",
+        "manager",
+        "assistant",
+        "space",
+        "hours",
+        "building",
+        "supplies",
+        "politics",
+        "admin",
+        "administration",
+        "party",
+        "visit",
+        "visits",
+        "staff",
+        "clerk",
+    },
+    "project": {
+        "manager",
+        "managers",
+        "management",
+        "coordinator",
+        "lead",
+        "for",
+        "was",
+        "is",
+        "that",
+        "i",
+        "runway",
+        "based",
+        "work",
+        "on",
+        "to",
+    },
+    "teams": {"of", "to", "in", "at", "that", "who", "across"},
+    "slack": {"off", "on", "and", "for", "in", "line", "jaw", "tide", "water"},
+    "square": {"feet", "foot", "meters", "miles", "one", "root", "dance", "off", "and", "of"},
+    "outlook": {"on", "is", "was", "for"},
+}
+
+_CLAUSE_BREAK = {
+    "but",
+    "however",
+    "though",
+    "although",
+    "except",
+    "whereas",
+    "yet",
+    ";",
+    "\n",
+    "still",
+    "otherwise",
+    "instead",
+}
+_SENT_END = {".", "!", "?", "\n", "...", "..", "…"}
+_SUBJECT = {
+    "i",
+    "we",
+    "i'm",
+    "im",
+    "my",
+    "now",
+    "currently",
+    "today",
+    "also",
+    "already",
+    "mostly",
+    "but",
+    "and",
+    "so",
+    "though",
+    "he",
+    "she",
+    "they",
+    "it",
+}
+_HAS_VERB = {
+    "know",
+    "knows",
+    "use",
+    "used",
+    "uses",
+    "have",
+    "has",
+    "had",
+    "do",
+    "did",
+    "does",
+    "work",
+    "worked",
+    "am",
+    "'m",
+    "m",
+    "speak",
+    "run",
+    "ran",
+    "built",
+    "write",
+    "wrote",
+    "manage",
+    "managed",
+    "teach",
+    "taught",
+    "handle",
+    "handled",
+}
+_KNOW_VERBS = {
+    "know",
+    "knows",
+    "knew",
+    "use",
+    "uses",
+    "used",
+    "using",
+    "have",
+    "has",
+    "had",
+    "worked",
+    "work",
+    "speak",
+    "i've",
+    "'ve",
+}
+_AND_RESET = {
+    "i",
+    "we",
+    "already",
+    "also",
+    "currently",
+    "now",
+    "still",
+    "do",
+    "did",
+    "know",
+    "use",
+    "have",
+    "am",
+    "i'm",
+}
+_NO_IGNORE_NEXT = {"degree", "one", "problem", "doubt", "matter", "worries", "longer"}
+_WANT_NOT_BEFORE = {
+    "learning": {"curve"},
+    "interest": {"rate", "rates"},
+    "plan": {"b"},
+    "goal": {"of"},
+}
+_HAS_RESET_PREV = {
+    "i",
+    "we",
+    "already",
+    "also",
+    "only",
+    "still",
+    "actually",
+    "do",
+    "but",
+    "and",
+    "really",
+    "currently",
+    "now",
+    "mostly",
+    "definitely",
+    "though",
+}
+_NEG = {
+    "not",
+    "n't",
+    "never",
+    "no",
+    "neither",
+    "nor",
+    "without",
+    "lack",
+    "lacks",
+    "lacking",
+    "zero",
+    "unfamiliar",
+    "weak",
+    "struggle",
+    "struggling",
+    "struggles",
+    "nothing",
+    "none",
+    "dont",
+    "don't",
+    "didnt",
+    "didn't",
+    "cant",
+    "can't",
+    "havent",
+    "haven't",
+    "doesnt",
+    "doesn't",
+    "wont",
+    "won't",
+    "isnt",
+    "isn't",
+    "nt",
+    "cannot",
+    "hardly",
+    "barely",
+    "nobody",
+    "clueless",
+    "unable",
+    "bad",
+    "terrible",
+    "awful",
+    "forgot",
+    "inexperienced",
+}
+_NEG_IGNORE_NEXT = {
+    "only",
+    "just",
+    "stand",
+    "wait",
+    "problem",
+    "doubt",
+    "matter",
+    "mind",
+    "worry",
+    "longer",
+    "bad",
+    "too",
+    "help",
+    "believe",
+}
+_WANT = {
+    "want",
+    "wants",
+    "wanted",
+    "wanna",
+    "hope",
+    "hoping",
+    "hopefully",
+    "plan",
+    "planning",
+    "learn",
+    "learning",
+    "interested",
+    "interest",
+    "become",
+    "becoming",
+    "goal",
+    "goals",
+    "aspire",
+    "aspiring",
+    "dream",
+    "trying",
+    "study",
+    "studying",
+    "improve",
+    "improving",
+    "curious",
+    "explore",
+    "exploring",
+    "wish",
+    "considering",
+    "transition",
+    "transitioning",
+    "switch",
+    "switching",
+    "pursue",
+    "pursuing",
+    "eager",
+    "excited",
+    "keen",
+    "upskill",
+    "upskilling",
+    "gain",
+    "master",
+    "mastering",
+}
+_WANT_AFTER = {
+    "like": {"'d", "d", "would", "i'd", "id"},
+    "love": {"'d", "d", "would", "i'd"},
+    "into": {
+        "get",
+        "getting",
+        "move",
+        "moving",
+        "break",
+        "breaking",
+        "go",
+        "going",
+        "transition",
+        "switch",
+        "pivot",
+        "pivoting",
+        "look",
+        "looking",
+        "dive",
+    },
+    "to": {"looking", "need", "needs"},
+    "up": {"pick", "picking", "brush", "brushing", "skill", "level"},
+    "certified": {"get", "getting", "become"},
+    "better": {"get", "getting"},
+    "about": {"thinking", "learn", "curious"},
+    "started": {"get", "getting"},
+    "started?": {"get"},
+}
+_QUESTION_LEARN = {
+    "learn",
+    "learning",
+    "course",
+    "courses",
+    "class",
+    "classes",
+    "program",
+    "programs",
+    "teach",
+    "teaches",
+    "cover",
+    "covers",
+    "beginner",
+    "beginners",
+    "study",
+    "certificate",
+    "certification",
+    "bootcamp",
+    "include",
+    "includes",
+    "offer",
+    "curriculum",
+}
+_BE = {"is", "are", "was", "were", "'s", "s"}
+
+_VENDOR_MIN_LABELS = 3
+_SPLIT_ALIASES = re.compile(r"\s+\|\s+")
+_PAREN = re.compile(r"\s*\([^)]*\)")
+
+
+# ---------------------------------------------------------------------------------------------
+# spaCy resources, loaded once per process
+
+
+@lru_cache(maxsize=1)
+def _nlp() -> Language:
+    return spacy.blank("en")
+
+
+def _lookups_path(table: str) -> Path | None:
+    try:
+        import spacy_lookups_data
+    except ImportError:  # pragma: no cover - declared dependency
+        return None
+    path = Path(spacy_lookups_data.__file__).parent / "data" / f"en_{table}.json.gz"
+    return path if path.exists() else None
+
+
+@lru_cache(maxsize=1)
+def _lemma_forms() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Lookup lemmatizer table (form -> lemma) and its inverse (lemma -> other forms)."""
+    path = _lookups_path("lemma_lookup")
+    if path is None:
+        return {}, {}
+    with gzip.open(path, "rb") as fh:
+        table: dict[str, str] = json.loads(fh.read())
+    inverse: dict[str, list[str]] = {}
+    for form, lemma in table.items():
+        if form.islower() and lemma.islower():
+            inverse.setdefault(lemma, []).append(form)
+    return table, {k: tuple(v) for k, v in inverse.items()}
+
+
+@lru_cache(maxsize=1)
+def _word_probs() -> dict[str, float]:
+    """Log probabilities of the common English words (lower-cased), most common first."""
+    path = _lookups_path("lexeme_prob")
+    if path is None:
+        return {}
+    probs: dict[str, float] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        fh.readline()  # "{"
+        for line in fh:
+            key, _, value = line.strip().rstrip(",").rpartition(":")
+            if not key:
+                break
+            prob = float(value)
+            if prob < _PROB_FLOOR:
+                break
+            word = json.loads(key).lower()
+            if prob > probs.get(word, -99.0):
+                probs[word] = prob
+    return probs
+
+
+@lru_cache(maxsize=1)
+def _curated() -> tuple[frozenset[str], frozenset[str]]:
+    """Ids and surface-form keys of the curated skills (taxonomy_aliases.yaml)."""
+    data = yaml.safe_load(ALIASES_FILE.read_text(encoding="utf-8"))
+    ids: set[str] = set()
+    keys: set[str] = set()
+    for entry in data.get("skills", []):
+        ids.add(slugify(entry["label"]))
+        keys.add(skill_key(entry["label"]))
+        keys.update(skill_key(a) for a in entry.get("aliases", []))
+    return frozenset(ids), frozenset(keys)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Form:
+    skill_id: str
+    rule: str | None  # None: always a skill; else the base word whose context rules apply
+    tier: int
+
+
+@dataclass(slots=True)
+class _Candidate:
+    start: int
+    end: int
+    form: _Form
+
+
+class SkillExtractor:
+    """Find taxonomy skills in chat messages; build once, call :meth:`extract` per message."""
+
+    def __init__(self, skills: list[dict[str, Any]], fingerprint: str = "") -> None:
+        self.fingerprint = fingerprint
+        self._nlp = _nlp()
+        self._labels: dict[str, str] = {}
+        self._forms: dict[tuple[str, ...], _Form] = {}
+        self._trie: dict[str, list[Any]] = {}
+        self._extra_rules: dict[str, str] = {}
+        self._special = {k.lower() for k in self._nlp.tokenizer.rules}
+        self._build(skills)
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> SkillExtractor:
+        if not isinstance(payload, dict) or not isinstance(payload.get("skills"), list):
+            raise ValueError("skill patterns payload must be a dict with a 'skills' list")
+        return cls(payload["skills"], str(payload.get("fingerprint", "")))
+
+    @classmethod
+    def from_patterns_file(cls, path: Path) -> SkillExtractor:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"skill patterns file {path} not found; run `stackwise build` to create it"
+            )
+        return cls.from_payload(json.loads(path.read_text(encoding="utf-8")))
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def label(self, skill_id: str) -> str:
+        return self._labels[skill_id]
+
+    def _build(self, skills: list[dict[str, Any]]) -> None:
+        curated_ids, curated_keys = _curated()
+        probs = _word_probs()
+        lemma_of, forms_of = _lemma_forms()
+        by_key: dict[str, str] = {}
+        vendor_counts: dict[str, int] = {}
+        for s in skills:
+            by_key.setdefault(skill_key(str(s["label"])), str(s["id"]))
+            if s.get("type") == "technology":
+                first = str(s["label"]).split(" ", 1)[0]
+                vendor_counts[first] = vendor_counts.get(first, 0) + 1
+
+        # (text, skill_id, tier, sort key, technology?) for every surface form
+        raw: list[tuple[str, str, int, tuple[int, int, str], bool]] = []
+        derived: dict[str, set[str]] = {}
+        for s in skills:
+            sid, label = str(s["id"]), str(s["label"]).strip()
+            tech = s.get("type") == "technology"
+            self._labels[sid] = label
+            curated = sid in curated_ids
+            aliases: list[str] = []
+            for alias in s.get("aliases") or []:
+                aliases.extend(a.strip() for a in _SPLIT_ALIASES.split(str(alias)) if a.strip())
+            order = (len(label), sid)
+            raw.append(
+                (label, sid, _TIER_CURATED_LABEL if curated else _TIER_LABEL, (0, *order), tech)
+            )
+            for alias in aliases:
+                if curated and skill_key(alias) in curated_keys:
+                    raw.append((alias, sid, _TIER_CURATED_ALIAS, (1, *order), tech))
+                else:
+                    raw.append((alias, sid, _TIER_ALIAS, (1, *order), tech))
+                    stripped = _PAREN.sub("", alias).strip()
+                    if stripped and stripped != alias:
+                        raw.append((stripped, sid, _TIER_ALIAS_DERIVED, (3, *order), tech))
+            for text in _derived_forms(label, vendor_counts, probs, tech):
+                if curated:
+                    raw.append((text, sid, _TIER_CURATED_DERIVED, (2, *order), tech))
+                else:
+                    derived.setdefault(text.lower(), set()).add(sid)
+                    raw.append((text, sid, _TIER_DERIVED, (2, *order), tech))
+        for text, label_key, rule in _EXTRA_FORMS:
+            sid = by_key.get(label_key)
+            if sid:
+                raw.append((text, sid, _TIER_CURATED_ALIAS, (1, 0, sid), False))
+                if rule:
+                    self._extra_rules[text.lower()] = rule
+        # A derived name shared by several products ("CRM", "Big Data") names none of them.
+        shared = {text for text, sids in derived.items() if len(sids) > 1}
+        raw = [r for r in raw if not (r[2] == _TIER_DERIVED and r[0].lower() in shared)]
+        raw.sort(key=lambda r: (r[2], r[3]))
+
+        owner: dict[tuple[str, ...], _Form] = {}
+        technology: dict[tuple[str, ...], bool] = {}
+        for (text, sid, tier, _, tech), key in zip(
+            raw, self._tokenize_forms(r[0] for r in raw), strict=True
+        ):
+            if not key or key in owner:
+                continue
+            rule = self._extra_rules.get(text.lower()) or _form_rule(key, tier, probs, tech)
+            if rule == "drop":
+                continue
+            owner[key] = _Form(sid, rule, tier)
+            technology[key] = tech
+
+        # Inflected variants, never overriding a real form.
+        variants: dict[tuple[str, ...], _Form] = {}
+        for key, form in owner.items():
+            if form.tier > _TIER_ALIAS and len(key) > 1:
+                continue
+            for var in _inflections(key, lemma_of, forms_of, technology[key]):
+                if var not in owner and var not in variants:
+                    variants[var] = form
+        self._forms = {**owner, **variants}
+        # Token trie: word -> [form ending here or None, {next word -> node}].
+        trie: dict[str, list[Any]] = {}
+        for key, form in self._forms.items():
+            level = trie
+            for depth, word in enumerate(key):
+                node = level.get(word)
+                if node is None:
+                    node = level[word] = [None, {}]
+                if depth == len(key) - 1:
+                    node[0] = form
+                level = node[1]
+        self._trie = trie
+
+    def _tokenize_forms(self, texts: Iterable[str]) -> Iterable[tuple[str, ...]]:
+        """Lower-cased token tuples, split exactly like ``nlp.make_doc`` splits a message."""
+        special = self._special
+        make_doc = self._nlp.make_doc
+        for text in texts:
+            low = text.lower()
+            if _PLAIN.fullmatch(low):
+                words = low.split()
+                if not any(w in special for w in words):
+                    yield tuple(words)
+                    continue
+            yield tuple(t.lower_ for t in make_doc(text) if not t.is_space)
+
+    # -- extraction ------------------------------------------------------------------------
+
+    def extract(self, text: str) -> list[SkillMention]:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(
+                f"text is {len(text)} characters; the skill extractor accepts at most "
+                f"{MAX_TEXT_CHARS} (split long documents into messages or paragraphs)"
+            )
+        if not text.strip():
+            return []
+        doc = self._nlp.make_doc(text)
+        lowers = [t.lower_ for t in doc]
+        trie = self._trie
+        n = len(lowers)
+        candidates: list[_Candidate] = []
+        for i, word in enumerate(lowers):
+            node = trie.get(word)
+            k = i + 1
+            while node is not None:
+                if node[0] is not None:
+                    candidates.append(_Candidate(i, k, node[0]))
+                if k >= n or not node[1]:
+                    break
+                node = node[1].get(lowers[k])
+                k += 1
+        if not candidates:
+            return []
+        accepted = self._resolve(doc, lowers, candidates)
+        if not accepted:
+            return []
+        covered = {k for c in accepted for k in range(c.start, c.end)}
+        roles = _token_roles(lowers, covered)
+        out: list[SkillMention] = []
+        seen: set[str] = set()
+        for cand in accepted:
+            sid = cand.form.skill_id
+            if sid in seen:
+                continue
+            seen.add(sid)
+            begin = doc[cand.start].idx
+            last = doc[cand.end - 1]
+            finish = last.idx + len(last.text)
+            role = _mention_role(lowers, roles, cand.start, cand.end)
+            out.append(
+                SkillMention(
+                    start=begin,
+                    end=finish,
+                    text=text[begin:finish],
+                    skill_id=sid,
+                    label=self._labels[sid],
+                    role=role,
+                )
+            )
+        return out
+
+    def _resolve(
+        self, doc: Doc, lowers: list[str], candidates: list[_Candidate]
+    ) -> list[_Candidate]:
+        """Context rules for ambiguous forms, then longest-span-wins overlap removal."""
+        sure = [c for c in candidates if c.form.rule is None]
+        unsure = [c for c in candidates if c.form.rule is not None]
+        if not unsure and all(a.end <= b.start for a, b in zip(sure, sure[1:], strict=False)):
+            return sure  # found in text order, no overlaps: the common case
+        if unsure:
+            # Overlap first among sure spans so that list context comes from real mentions.
+            kept = _longest_first(sure)
+            pending = unsure
+            for _ in range(3):
+                added = [c for c in pending if _context_ok(doc, lowers, c, kept)]
+                if not added:
+                    break
+                kept = _longest_first(kept + added)
+                pending = [c for c in pending if c not in added]
+            return sorted(kept, key=lambda c: c.start)
+        return sorted(_longest_first(sure), key=lambda c: c.start)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pattern helpers
+
+
+def _derived_forms(
+    label: str, vendor_counts: dict[str, int], probs: dict[str, float], tech: bool
+) -> Iterable[str]:
+    base = _PAREN.sub("", label).strip()
+    if base and base != label:
+        yield base
+    if not tech:
+        return
+    words = base.split()
+    if len(words) >= 2 and words[-1].lower() in _TRAILING_GENERIC:
+        rest = words[:-1]
+        if all(w[:1].isupper() or w[:1].isdigit() for w in rest) and not (
+            len(rest) == 1 and rest[0].lower() in probs
+        ):
+            words = rest
+            yield " ".join(words)
+    # Vendor prefixes: "Atlassian JIRA" -> "JIRA", "The MathWorks MATLAB" -> "MATLAB".
+    stripped = words
+    for _ in range(2):
+        if len(stripped) < 2 or not _is_vendor(stripped[0], vendor_counts, probs):
+            break
+        if not (stripped[1][:1].isupper() or stripped[1][:1].isdigit()):
+            break
+        stripped = stripped[1:]
+        yield " ".join(stripped)
+    # A rare product word at the end: "Dassault Systemes SolidWorks" -> "SolidWorks".
+    last = words[-1]
+    if (
+        len(words) >= 2
+        and len(last) >= 4
+        and any(ch.isupper() for ch in last)
+        and last.lower() not in probs
+        and _is_vendor(words[0], vendor_counts, probs)
+    ):
+        yield last
+
+
+def _is_vendor(word: str, vendor_counts: dict[str, int], probs: dict[str, float]) -> bool:
+    low = word.lower()
+    if low in _VENDORS:
+        return True
+    return (
+        word[:1].isupper()
+        and vendor_counts.get(word, 0) >= _VENDOR_MIN_LABELS
+        and probs.get(low, -99.0) < _COMMON_PROB
+    )
+
+
+def _form_rule(key: tuple[str, ...], tier: int, probs: dict[str, float], tech: bool) -> str | None:
+    """None: plain pattern; "strict" or a trap word: context rules apply; "drop": no pattern."""
+    if all(not any(ch.isalnum() for ch in tok) for tok in key):
+        return "drop"
+    curated = tier <= _TIER_CURATED_DERIVED
+    if len(key) > 1:
+        if all(_is_function_word(t, probs) for t in key):
+            return "drop"
+        if (
+            not curated
+            and tier >= _TIER_DERIVED
+            and all(probs.get(t, -99.0) > _COMMON_PROB for t in key)
+        ):
+            return "drop"  # "Data Pipeline", "Image Analyst": common words, not a name
+        return None
+    word = key[0]
+    if word in _TRAPS:
+        return word
+    if curated:
+        return None
+    if len(word) <= 2 or word.isdigit() or word in _nlp().Defaults.stop_words:
+        return "drop"
+    prob = probs.get(word)
+    if prob is None:
+        return None
+    if not tech and tier == _TIER_LABEL:
+        # Fields of knowledge ("Chemistry", "Psychology") are unambiguous as words.
+        return None if prob < _DROP_PROB else "strict"
+    if prob < _COMMON_PROB:
+        return None
+    if prob > _DROP_PROB or tier >= _TIER_ALIAS:
+        return "drop"
+    return "strict"
+
+
+def _is_function_word(word: str, probs: dict[str, float]) -> bool:
+    return word in _nlp().Defaults.stop_words or probs.get(word, -99.0) > -7.0
+
+
+def _inflections(
+    key: tuple[str, ...],
+    lemma_of: dict[str, str],
+    forms_of: dict[str, tuple[str, ...]],
+    tech: bool,
+) -> Iterable[tuple[str, ...]]:
+    def family(word: str) -> set[str]:
+        lemma = lemma_of.get(word, word)
+        return {lemma, *forms_of.get(lemma, ()), word}
+
+    def plurals(word: str) -> set[str]:
+        if not word.isalpha():
+            return set()
+        return {
+            f
+            for f in forms_of.get(lemma_of.get(word, word), ())
+            if f != word and f.endswith("s") and f.startswith(word[:-1])
+        }
+
+    if len(key) == 1 or tech:
+        for form in plurals(key[-1]):
+            yield (*key[:-1], form)
+        return
+    firsts = family(key[0]) if key[0].isalpha() else {key[0]}
+    lasts = family(key[-1]) if key[-1].isalpha() else {key[-1]}
+    middle = key[1:-1]
+    for first in firsts:
+        for last in lasts:
+            var = (first, *middle, last)
+            if var != key:
+                yield var
+
+
+# ---------------------------------------------------------------------------------------------
+# Context and role rules
+
+
+def _longest_first(cands: list[_Candidate]) -> list[_Candidate]:
+    ordered = sorted(cands, key=lambda c: (-(c.end - c.start), c.start))
+    taken: set[int] = set()
+    out: list[_Candidate] = []
+    for c in ordered:
+        idx = range(c.start, c.end)
+        if any(i in taken for i in idx):
+            continue
+        taken.update(idx)
+        out.append(c)
+    return out
+
+
+def _context_ok(doc: Doc, lowers: list[str], cand: _Candidate, kept: list[_Candidate]) -> bool:
+    rule = cand.form.rule or ""
+    i, j = cand.start, cand.end
+    prev = lowers[i - 1] if i > 0 else ""
+    nxt = lowers[j] if j < len(lowers) else ""
+    typed = doc[i].text
+    sentence_start = i == 0 or prev in _SENT_START_PREV
+    capitalised = typed[:1].isupper() and not sentence_start
+    if rule in _UPPER_ONLY and not typed.isupper():
+        return False
+    if prev[:1].isdigit() and rule in {"pm", "ml", "hr", "ts"}:
+        return False
+    listed = _list_neighbour(lowers, i, j, kept)
+    if rule == "strict":
+        # Common words from O*NET product names: only as a typed name.
+        return capitalised or (listed and typed[:1].isupper()) or nxt in _CUE_NEXT
+    if capitalised and listed:
+        return True
+    if prev in _NEG_PREV.get(rule, ()) or nxt in _NEG_NEXT.get(rule, ()):
+        return False
+    if rule == "code":
+        return prev in _CODE_PREV
+    if rule in _DEFAULT_YES or nxt in _CUE_NEXT or listed:
+        return True
+    for k in range(i - 1, max(-1, i - 5), -1):
+        w = lowers[k]
+        if w in _SENT_END or w in _CLAUSE_BREAK:
+            break
+        if w in _CUE_PREV and not (w in {"used", "use"} and lowers[k + 1] == "to"):
+            return True
+    for k in range(j, min(len(lowers), j + 4)):
+        if lowers[k] in _CUE_AFTER:
+            return True
+        if lowers[k] in _SENT_END:
+            break
+    if rule in _NEED_CUE:
+        return False
+    return capitalised
+
+
+def _list_neighbour(lowers: list[str], i: int, j: int, kept: list[_Candidate]) -> bool:
+    for c in kept:
+        if c.end <= i:
+            gap = lowers[c.end : i]
+        elif c.start >= j:
+            gap = lowers[j : c.start]
+        else:
+            continue
+        if gap and len(gap) <= 3 and all(w in _LIST_GLUE for w in gap):
+            return True
+    return False
+
+
+_ANY_TRIGGER = frozenset(
+    {",", "and"} | _SENT_END | _CLAUSE_BREAK | _NEG | _WANT | set(_WANT_AFTER) | (_HAS_VERB)
+)
+
+
+def _token_roles(lowers: list[str], covered: set[int]) -> list[str]:
+    """Role in force at every token: triggers set it, clause boundaries reset it."""
+    n = len(lowers)
+    roles = [ROLE_HAS] * n
+    role = ROLE_HAS
+    sent_start = 0
+    triggers = _ANY_TRIGGER
+    for k, w in enumerate(lowers):
+        if w not in triggers or k in covered:  # skill names are not triggers ("scikit-learn")
+            roles[k] = role
+            continue
+        prev = lowers[k - 1] if k else ""
+        nxt = lowers[k + 1] if k + 1 < n else ""
+        if w in _SENT_END:
+            if w == "?":
+                _question_wants(lowers, roles, sent_start, k)
+            role = ROLE_HAS
+            sent_start = k + 1
+        elif w in _CLAUSE_BREAK:
+            if not (w == "but" and nxt == "also" and role != ROLE_HAS):
+                role = ROLE_HAS
+        elif w == "," and (nxt in _SUBJECT or nxt in _HAS_VERB) or w == "and" and nxt in _AND_RESET:
+            role = ROLE_HAS
+        elif w in _NEG:
+            if nxt not in _NEG_IGNORE_NEXT and not (w == "no" and nxt in _NO_IGNORE_NEXT):
+                role = ROLE_LACKS
+        elif w in _WANT or prev in _WANT_AFTER.get(w, ()):
+            if not (w in _WANT_NOT_BEFORE and nxt in _WANT_NOT_BEFORE[w]):
+                role = ROLE_WANTS
+        elif (
+            w in _HAS_VERB
+            and prev in _HAS_RESET_PREV
+            and role != ROLE_HAS
+            and not (prev == "do" and k >= 2 and lowers[k - 2] in {"n't", "nt", "not"})
+        ):
+            role = ROLE_HAS
+        roles[k] = role
+    return roles
+
+
+def _question_wants(lowers: list[str], roles: list[str], start: int, end: int) -> None:
+    """'Does the course cover R?': skills in a question about learning are goals."""
+    if not any(w in _QUESTION_LEARN for w in lowers[start:end]):
+        return
+    for k in range(start, end):
+        if lowers[k] in _KNOW_VERBS:
+            return
+        if roles[k] == ROLE_HAS:
+            roles[k] = ROLE_WANTS
+
+
+def _mention_role(lowers: list[str], roles: list[str], start: int, end: int) -> str:
+    role = roles[start]
+    if role == ROLE_HAS:
+        # "time management is not my strong suit", "my English isn't great"
+        after = lowers[end : end + 3]
+        if len(after) >= 2 and after[0] in _BE and after[1] in {"not", "n't"}:
+            return ROLE_LACKS
+    return role
+
+
+__all__ = ["MAX_TEXT_CHARS", "ROLES", "SkillExtractor", "SkillMention"]
