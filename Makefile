@@ -39,7 +39,7 @@ unit: setup
 	$(BIN)/pytest -q
 
 rasa-test: train
-	$(BIN)/rasa test core --stories tests/test_stories.yml --model models --fail-on-prediction-errors --out var/results
+	$(BIN)/rasa test core --stories tests/test_stories.yml --model models/stackwise.tar.gz --fail-on-prediction-errors --out var/results
 
 bench: setup build
 	$(BIN)/python -m bench

@@ -1,13 +1,49 @@
-"""What every action needs: the shared knowledge services (opened lazily, once per process)
-and small helpers for reading the tracker."""
+"""What every action needs: the shared knowledge services (opened lazily, once per process),
+tracker helpers, and the plain-language formatting of facts."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
+from sqlalchemy import select
 
+from actions.references import Candidate, resolve_reference
+from knowledge import constraints, schema
+from knowledge.recommend import SearchFilters
 from knowledge.services import Services, get_services
+
+# Intents that interrupt the intake form rather than answer its question (mirrors the
+# `not_intent` lists of the form's slot mappings in bot/domain/session.yml).
+INTERRUPTIONS = frozenset(
+    {
+        "faq",
+        "chitchat",
+        "bot_challenge",
+        "help",
+        "human_handoff",
+        "restart",
+        "out_of_scope",
+        "goodbye",
+        "thank",
+        "ask_degree_credit",
+        "ask_recognition",
+        "ask_stack_plan",
+        "compare_credentials",
+        "ask_credential_details",
+        "ask_more",
+        "ask_cheaper",
+        "ask_shorter",
+        "ask_online",
+        "ask_in_person",
+        "deny",
+        "affirm",
+        "ask_skill_gap",
+        "ask_occupation_facts",
+        "nlu_fallback",
+    }
+)
 
 
 def services() -> Services:
@@ -23,10 +59,14 @@ def slot_list(tracker: Tracker, name: str) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
-def money(value: float | None) -> str:
+def money(value: float | None, note: str | None = None) -> str:
+    """A recorded cost in words; subscriptions say so ("$49 a month")."""
     if value is None:
         return "cost not recorded"
-    return "free" if value == 0 else f"${value:,.0f}"
+    if value == 0:
+        return "free"
+    monthly = bool(note and re.search(r"\bmonth|monthly\b", note, re.IGNORECASE))
+    return f"${value:,.0f}" + (" a month" if monthly else "")
 
 
 def hours(value: float | None) -> str:
@@ -37,3 +77,42 @@ def join_labels(labels: list[str]) -> str:
     if len(labels) <= 1:
         return "".join(labels)
     return ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def filters_from_slots(tracker: Tracker) -> SearchFilters:
+    """The learner's stated limits as search filters (unknown or 'no limit' -> no filter)."""
+    budget = tracker.get_slot("budget")
+    max_cost = float(budget) if budget not in (None, constraints.NO_LIMIT) else None
+    fmt = tracker.get_slot("format")
+    return SearchFilters(
+        max_cost=max_cost,
+        format=fmt if fmt in ("online", "in_person", "hybrid") else None,
+    )
+
+
+def candidates(tracker: Tracker) -> list[Candidate]:
+    """Credentials the learner has seen, most recent recommendations first."""
+    ids = slot_list(tracker, "recommendations")
+    ids += [i for i in slot_list(tracker, "shown_credentials") if i not in ids]
+    if not ids:
+        return []
+    with services().engine.connect() as conn:
+        rows = conn.execute(
+            select(schema.Credential.id, schema.Credential.name, schema.Provider.name)
+            .join(schema.Provider)
+            .where(schema.Credential.id.in_(ids))
+        ).all()
+    by_id = {r[0]: Candidate(r[0], r[1], r[2]) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def referenced_credential(tracker: Tracker) -> str | None:
+    """What "it", "the second one", "the Google one" or a credential's name points to."""
+    text = tracker.latest_message.get("text") or ""
+    recs = candidates(tracker)
+    shown = recs[: len(slot_list(tracker, "recommendations"))] or recs
+    chosen = resolve_reference(text, shown, None)
+    if chosen:
+        return chosen
+    named = services().search.find_by_name(text) if text and not text.startswith("/") else None
+    return named or tracker.get_slot("focus_credential")

@@ -1,15 +1,26 @@
-"""Recommend credentials for the learner's goal, through the same search the web API uses."""
+"""Recommend credentials for the learner's goal and limits, and refine them ("more", "cheaper",
+"shorter", "online only", "in person"), through the same search the web API uses."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import hours, latest_entities, money, services, slot_list
-from knowledge.recommend import InvalidQuery, SearchResult
+from actions.context import filters_from_slots, hours, money, services, slot_list
+from actions.handoff import intake_record
+from knowledge.intake import upsert_intake
+from knowledge.recommend import InvalidQuery, SearchFilters, SearchResult
+
+FOLLOW_UPS = [
+    {"title": "Will employers recognize it?", "payload": "/ask_recognition"},
+    {"title": "Does it count toward a degree?", "payload": "/ask_degree_credit"},
+    {"title": "Cheaper options", "payload": "/ask_cheaper"},
+    {"title": "More options", "payload": "/ask_more"},
+]
 
 
 def reason(r: SearchResult) -> str:
@@ -46,6 +57,71 @@ def card(r: SearchResult) -> dict[str, Any]:
     }
 
 
+def goal_query(tracker: Tracker) -> str:
+    goal = tracker.get_slot("goal") or ""
+    wanted = slot_list(tracker, "wanted_skills")
+    query = goal or "entry level job credential"
+    if wanted:
+        query += ". Wants to learn " + ", ".join(wanted)
+    return query
+
+
+def run_search(
+    tracker: Tracker, filters: SearchFilters, *, exclude: list[str] | None = None, k: int = 3
+) -> tuple[list[SearchResult], bool]:
+    """Search with the learner's limits. When fewer than k pass a cost limit, fill with credentials
+    whose cost is not recorded (marked so), never with ones known to cost more. Returns
+    (results, filled_with_unknown_cost)."""
+    search = services().search
+    kwargs = dict(
+        user_skill_ids=[s for s in slot_list(tracker, "skill_ids") if s],
+        target_occupation=tracker.get_slot("goal_code"),
+        exclude=exclude or [],
+    )
+    try:
+        results = search.search(goal_query(tracker), k=k, filters=filters, **kwargs)
+    except InvalidQuery:
+        return [], False
+    filled = False
+    if len(results) < k and filters.max_cost is not None:
+        relaxed = dataclasses.replace(filters, max_cost=None)
+        more = search.search(goal_query(tracker), k=min(50, k * 6), filters=relaxed, **kwargs)
+        have = {r.id for r in results}
+        extra = [r for r in more if r.cost_usd is None and r.id not in have][: k - len(results)]
+        filled = bool(extra)
+        results += extra
+    return results, filled
+
+
+def present(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    results: list[SearchResult],
+    head: str,
+    filled: bool,
+) -> list[dict[str, Any]]:
+    lines = [head]
+    for i, r in enumerate(results, 1):
+        why = reason(r)
+        lines.append(
+            f"{i}. {r.name} ({r.provider}): {money(r.cost_usd, r.cost_note)}, {hours(r.hours)}"
+            + (f". {why}." if why else ".")
+        )
+    if filled:
+        lines.append("Some costs are not recorded: check the price before you enroll.")
+    dispatcher.utter_message(text="\n".join(lines), buttons=FOLLOW_UPS)
+    dispatcher.utter_message(
+        json_message={"type": "credential_cards", "cards": [card(r) for r in results]}
+    )
+    shown = slot_list(tracker, "shown_credentials")
+    shown += [r.id for r in results if r.id not in shown]
+    return [
+        SlotSet("recommendations", [r.id for r in results]),
+        SlotSet("shown_credentials", shown),
+        SlotSet("focus_credential", results[0].id),
+    ]
+
+
 class ActionRecommend(Action):
     def name(self) -> str:
         return "action_recommend"
@@ -53,57 +129,70 @@ class ActionRecommend(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        svc = services()
-        goal_entities = latest_entities(tracker, "goal")
-        goal_text = (
-            goal_entities[0]["value"]
-            if goal_entities
-            else (tracker.latest_message.get("text") or "")
-        )
-        goal_text = goal_text.strip()[:300]
-        match = svc.occupations.best(goal_text)
-        query = f"{match.title}: {goal_text}" if match else goal_text
-        try:
-            results = svc.search.search(
-                query or "entry level career credential",
-                k=3,
-                user_skill_ids=[s for s in slot_list(tracker, "skill_ids") if s],
-                target_occupation=match.code if match else None,
-            )
-        except InvalidQuery:
-            results = []
+        results, filled = run_search(tracker, filters_from_slots(tracker))
         if not results:
             dispatcher.utter_message(
-                text="I couldn't find a credential for that yet. Could you name the job another way?"
+                text='I couldn\'t find a credential that fits all of that. Try a bigger budget, or say "either" for the format.'
             )
-            return [SlotSet("goal", goal_text or None)]
+            return []
+        goal = tracker.get_slot("goal")
         head = (
-            f"For {match.title.lower()} roles, here are 3 options:"
-            if match
-            else "I'm not sure which job title that is, but these match what you said:"
+            f"Here are {len(results)} options for your goal ({goal}):"
+            if goal
+            else "Here are some options:"
         )
-        lines = [head]
-        for i, r in enumerate(results, 1):
-            why = reason(r)
-            lines.append(
-                f"{i}. {r.name} ({r.provider}): {money(r.cost_usd)}, {hours(r.hours)}"
-                + (f". {why}." if why else ".")
+        events = present(dispatcher, tracker, results, head, filled)
+        # A completed intake goes to the adviser queue (updated, not duplicated, on re-runs).
+        record = intake_record(
+            tracker, "completed_intake", [{"id": r.id, "name": r.name} for r in results]
+        )
+        upsert_intake(services().app_engine, record)
+        return events
+
+
+class ActionRefineRecommendations(Action):
+    def name(self) -> str:
+        return "action_refine_recommendations"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        filters = filters_from_slots(tracker)
+        current = slot_list(tracker, "recommendations")
+        facts = services().search._facts(current) if current else {}
+        exclude = slot_list(tracker, "shown_credentials") if intent == "ask_more" else current
+        events: list[dict[str, Any]] = []
+        note = ""
+        if intent == "ask_cheaper":
+            costs = [f["cost_usd"] for f in facts.values() if f["cost_usd"] is not None]
+            ceiling = min(costs) if costs else filters.max_cost
+            if ceiling is not None and ceiling <= 0:
+                dispatcher.utter_message(
+                    text='These are already free. Want more free options? Say "more".'
+                )
+                return []
+            filters = dataclasses.replace(
+                filters, max_cost=(ceiling - 1) if ceiling is not None else 1_000_000
             )
-        dispatcher.utter_message(
-            text="\n".join(lines),
-            buttons=[
-                {
-                    "title": "Does the first one count toward a degree?",
-                    "payload": "/ask_degree_credit",
-                },
-            ],
-        )
-        dispatcher.utter_message(
-            json_message={"type": "credential_cards", "cards": [card(r) for r in results]}
-        )
-        return [
-            SlotSet("goal", match.title if match else goal_text),
-            SlotSet("goal_code", match.code if match else None),
-            SlotSet("recommendations", [r.id for r in results]),
-            SlotSet("focus_credential", results[0].id),
-        ]
+            note = "cheaper, with a recorded cost"
+        elif intent == "ask_shorter":
+            known = [f["hours"] for f in facts.values() if f["hours"] is not None]
+            filters = dataclasses.replace(filters, max_hours=(min(known) - 1) if known else 100_000)
+            note = "shorter, with recorded hours"
+        elif intent in ("ask_online", "ask_in_person"):
+            fmt = "online" if intent == "ask_online" else "in_person"
+            filters = dataclasses.replace(filters, format=fmt)
+            events.append(SlotSet("format", fmt))
+            note = "online" if fmt == "online" else "in person"
+        else:
+            note = "more"
+        results, filled = run_search(tracker, filters, exclude=exclude)
+        if not results:
+            dispatcher.utter_message(
+                text=f"I don't have {note} options on record for this goal. "
+                "Many providers don't publish hours or prices, so I can't compare those."
+            )
+            return events
+        head = f"Here are {len(results)} {note} options:"
+        return events + present(dispatcher, tracker, results, head, filled)

@@ -1,4 +1,5 @@
-"""Stacking toward degrees: credit recommendations and articulations, from stored data only."""
+"""Stacking toward degrees: credit recommendations, articulations and a stack plan, from stored
+data only. Example institutions appear only for their own tenant, and say so."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
 
-from actions.context import services, slot_list
-from actions.references import Candidate, resolve_reference
-from knowledge import schema
-from knowledge.pathways import DegreeCredit, degree_credit
+from actions.context import hours, money, referenced_credential, services, slot_list
+from knowledge.pathways import DegreeCredit, StackPlan, degree_credit, stack_plan
+
+ASK_WHICH = "Which credential do you mean? Tell me the job you want first and I'll suggest some."
 
 
 def describe_credit(dc: DegreeCredit) -> str:
@@ -35,9 +35,7 @@ def describe_credit(dc: DegreeCredit) -> str:
     for a in dc.articulations:
         if a["example"]:
             credits = f"{a['credits']:g} credits" if a["credits"] is not None else "credit"
-            lines.append(
-                f"- {a['institution']}, {a['program']}: {credits} (your college's agreement)."
-            )
+            lines.append(f"- {a['institution']}, {a['program']}: {credits} (example agreement).")
     if not lines:
         return (
             f"I have no credit recommendation or college agreement on record for {dc.credential_name}. "
@@ -48,6 +46,54 @@ def describe_credit(dc: DegreeCredit) -> str:
     return head + "\n" + "\n".join(lines) + note
 
 
+def describe_plan(plan: StackPlan) -> str:
+    if not plan.credentials:
+        return "I need a goal first. What job would you like to have?"
+    if plan.program is None:
+        names = ", ".join(c["name"] for c in plan.credentials)
+        return (
+            f"I don't have a recorded college agreement that turns {names} into degree credit yet. "
+            "Ask a college about credit for prior learning; a credit recommendation from ACE or NCCRS helps."
+        )
+    p = plan.program
+    where = f"{p['name']} at {p['institution']}" + (" (example program)" if p["example"] else "")
+    lines = [f"Here's a path into {where}:"]
+    for i, c in enumerate(plan.credentials, 1):
+        lines.append(
+            f"{i}. {c['name']}: {money(c['cost_usd'], c['cost_note'])}, {hours(c['hours'])}."
+        )
+    lines.append(f"{len(plan.credentials) + 1}. {p['name']}.")
+    total = p["total_credits"]
+    if plan.credits_awarded:
+        covered = f"Your credentials count for {plan.credits_awarded:g} credits"
+        if plan.credits_unknown:
+            covered += f" (plus credit not recorded for {', '.join(plan.credits_unknown)})"
+        lines.append(covered + ".")
+    elif plan.credits_unknown:
+        lines.append(
+            f"They count toward the program, but the credit amount isn't recorded for {', '.join(plan.credits_unknown)}."
+        )
+    if total is not None:
+        left = plan.remaining_credits
+        lines.append(
+            f"The degree is {total:g} credits; that leaves about {left:g}, instead of all {total:g} from scratch."
+        )
+    else:
+        lines.append("The program's total credits aren't recorded.")
+    cost = (
+        f"Known credential costs: {money(plan.known_cost_usd)}"
+        if plan.known_cost_usd
+        else "Credential costs"
+    )
+    if plan.cost_unknown:
+        cost += f" (not recorded for {', '.join(plan.cost_unknown)})"
+    if plan.cost_monthly:
+        cost += f"; {', '.join(plan.cost_monthly)} charge by the month, so the total depends on your pace"
+    lines.append(cost + ".")
+    lines.append(f"Source: {p['source']}")
+    return "\n".join(lines)
+
+
 class ActionDegreeCredit(Action):
     def name(self) -> str:
         return "action_degree_credit"
@@ -55,30 +101,38 @@ class ActionDegreeCredit(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        svc = services()
-        rec_ids = slot_list(tracker, "recommendations")
-        candidates: list[Candidate] = []
-        if rec_ids:
-            with svc.engine.connect() as conn:
-                rows = conn.execute(
-                    select(schema.Credential.id, schema.Credential.name, schema.Provider.name)
-                    .join(schema.Provider)
-                    .where(schema.Credential.id.in_(rec_ids))
-                ).all()
-            by_id = {r[0]: Candidate(r[0], r[1], r[2]) for r in rows}
-            candidates = [by_id[i] for i in rec_ids if i in by_id]
-        text = tracker.latest_message.get("text") or ""
-        chosen = resolve_reference(text, candidates, tracker.get_slot("focus_credential"))
+        chosen = referenced_credential(tracker)
         if not chosen:
-            dispatcher.utter_message(
-                text="Which credential do you mean? Tell me the job you want first and I'll suggest some."
-            )
+            dispatcher.utter_message(text=ASK_WHICH)
             return []
-        dc = degree_credit(svc.engine, chosen)
+        dc = degree_credit(services().engine, chosen, institution=tracker.get_slot("tenant"))
         if dc is None:
             dispatcher.utter_message(
                 text="I can't find that credential any more. Could you ask again?"
             )
             return [SlotSet("focus_credential", None)]
-        dispatcher.utter_message(text=describe_credit(dc))
+        dispatcher.utter_message(
+            text=describe_credit(dc),
+            buttons=[{"title": "Plan a path to a degree", "payload": "/ask_stack_plan"}],
+        )
         return [SlotSet("focus_credential", chosen)]
+
+
+class ActionStackPlan(Action):
+    def name(self) -> str:
+        return "action_stack_plan"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        recs = slot_list(tracker, "recommendations")
+        focus = referenced_credential(tracker)
+        cands = ([focus] if focus else []) + [r for r in recs if r != focus]
+        if not cands:
+            dispatcher.utter_message(text=ASK_WHICH)
+            return []
+        plan = stack_plan(
+            services().engine, cands, tracker.get_slot("goal_code"), tracker.get_slot("tenant")
+        )
+        dispatcher.utter_message(text=describe_plan(plan))
+        return []

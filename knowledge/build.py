@@ -1,7 +1,8 @@
 """Build the knowledge DB (and skill patterns) from the catalog files and reference data.
 
 The build is all-or-nothing: validation happens before anything is written, and the whole load
-runs in one transaction (SQLite builds into a temporary file that replaces the old one).
+runs in one transaction (SQLite builds into a temporary file that replaces the old one). The
+schema is created by the Alembic migrations in ``knowledge/migrations`` and stamped.
 """
 
 from __future__ import annotations
@@ -13,18 +14,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Engine
 
-from knowledge import schema
+from knowledge import migrations, schema
 from knowledge.config import Settings
 from knowledge.db import make_engine
 from knowledge.loaders.catalog import Catalog, CatalogError, load_catalog
 from knowledge.loaders.esco import read_esco_skills
-from knowledge.loaders.onet import read_element_importance, read_occupations, read_technology
+from knowledge.loaders.onet import (
+    read_element_importance,
+    read_occupations,
+    read_related,
+    read_technology,
+)
 from knowledge.taxonomy import ALIASES_FILE, Taxonomy, build_taxonomy, skill_key
 
-BUILD_VERSION = "1"  # bump when the build logic changes what lands in the DB
+BUILD_VERSION = "2"  # bump when the build logic changes what lands in the DB
 STAT_TABLES = {
     "credentials": schema.Credential,
     "providers": schema.Provider,
@@ -53,10 +59,15 @@ def _reference_files(settings: Settings) -> list[Path]:
 
 def inputs_fingerprint(settings: Settings) -> str:
     """Hash of everything the DB is built from: catalog files, curated aliases, reference data."""
-    h = hashlib.sha256(f"build-v{BUILD_VERSION}".encode())
+    # The schema revision is part of it: a new migration means a rebuild.
+    h = hashlib.sha256(f"build-v{BUILD_VERSION}-schema-{migrations.head()}".encode())
     files = sorted(settings.catalog_dir.rglob("*.yaml")) + [ALIASES_FILE]
     for path in files:
-        h.update(str(path.relative_to(settings.catalog_dir.parent)).encode())
+        try:
+            name = str(path.relative_to(settings.catalog_dir.parent))
+        except ValueError:  # a catalog outside the repository (STACKWISE_CATALOG_DIR)
+            name = path.name
+        h.update(name.encode())
         h.update(path.read_bytes())
     for path in _reference_files(settings):
         h.update(path.name.encode())
@@ -113,9 +124,12 @@ def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, f
             [f"credential {m} is not an O*NET-SOC code in O*NET 29.3" for m in missing]
         )
 
-    schema.Base.metadata.drop_all(engine)
-    schema.Base.metadata.create_all(engine)
     with engine.begin() as conn:
+        # One transaction for schema and data (PostgreSQL has transactional DDL): drop the old
+        # tables, create the schema through the Alembic migrations (stamped), then load.
+        schema.Base.metadata.drop_all(conn)
+        conn.execute(text(f"DROP TABLE IF EXISTS {migrations.VERSION_TABLE}"))
+        migrations.upgrade(conn)
         conn.execute(
             insert(schema.Institution),
             [
@@ -175,6 +189,13 @@ def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, f
             insert(schema.OccupationTitle),
             [{"code": o.code, "title": t} for o in occupations for t in o.alternate_titles],
         )
+        related = [
+            {"code": c, "related_code": r, "tier": tier, "rank": rank}
+            for c, r, tier, rank in read_related(data / "onet-29.3")
+            if c in known_codes and r in known_codes
+        ]
+        if related:
+            conn.execute(insert(schema.OccupationRelation), related)
         occ_skill: dict[tuple[str, str], float] = {}
         for e in elements:
             skill = tax.lookup(e.element_name)
@@ -185,7 +206,8 @@ def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, f
         for t in technology:
             skill = tax.lookup(t.example)
             if skill and t.code in known_codes:
-                weight = 0.8 if (t.hot or t.in_demand) else 0.5
+                # "In Demand" is specific to this occupation's job postings; "Hot" is a global flag.
+                weight = 0.7 if t.in_demand else 0.5 if t.hot else 0.35
                 occ_skill[(t.code, skill.id)] = max(occ_skill.get((t.code, skill.id), 0.0), weight)
         conn.execute(
             insert(schema.OccupationSkill),

@@ -35,14 +35,17 @@ class RankWeights:
     semantic: float = 0.55
     lexical: float = 0.15
     skill_gap: float = 0.20
-    recognition: float = 0.05
-    credit: float = 0.05
+    # Recognition and credit are tie-breakers between equally relevant credentials: at 0.05
+    # they outweighed typical relevance gaps (bench/search_quality.py, docs/benchmarks.md).
+    recognition: float = 0.02
+    credit: float = 0.02
 
 
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
     database_url: str
+    app_database_url: str
     reference_dir: Path
     shared_data_dir: Path
     catalog_dir: Path
@@ -84,6 +87,8 @@ def get_settings() -> Settings:
     return Settings(
         var_dir=var_dir,
         database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'stackwise.db'}"),
+        # Operational data (intake records): never dropped by a knowledge rebuild.
+        app_database_url=_env("APP_DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}"),
         # O*NET / ESCO / BLS subsets vendored into the repo (see NOTICE); the build reads these.
         reference_dir=Path(_env("REFERENCE_DIR", str(_default_reference()))).resolve(),
         # The full shared data sets; only the benchmarks read from here (evaluation sets).

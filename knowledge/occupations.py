@@ -119,3 +119,104 @@ class OccupationMatcher:
     def best(self, text: str, threshold: float = 0.5) -> OccupationMatch | None:
         found = self.match(text, 1)
         return found[0] if found and found[0].score >= threshold else None
+
+
+@dataclass(frozen=True)
+class GapSkill:
+    skill_id: str
+    label: str
+    importance: float
+    taught_by: tuple[str, ...]  # credential ids in the catalog that teach it
+
+
+@dataclass(frozen=True)
+class SkillGap:
+    code: str
+    title: str
+    have: tuple[str, ...]
+    missing: tuple[GapSkill, ...]
+    suggested: tuple[str, ...]  # credential ids that teach the most missing skills
+
+
+def skill_gap(
+    engine: Engine, code: str, user_skill_ids: set[str], limit: int = 6
+) -> SkillGap | None:
+    """Most important skills of an occupation (O*NET importance) that the user lacks, and the
+    credentials that teach most of them (those preparing for the occupation first)."""
+    with engine.connect() as conn:
+        title = conn.execute(
+            select(schema.Occupation.title).where(schema.Occupation.code == code)
+        ).scalar()
+        if title is None:
+            return None
+        rows = conn.execute(
+            select(
+                schema.OccupationSkill.skill_id,
+                schema.Skill.label,
+                schema.OccupationSkill.importance,
+            )
+            .join(schema.Skill, schema.Skill.id == schema.OccupationSkill.skill_id)
+            .where(schema.OccupationSkill.code == code)
+            .order_by(schema.OccupationSkill.importance.desc(), schema.Skill.label)
+        ).all()
+        have = tuple(label for sid, label, _ in rows if sid in user_skill_ids)
+        wanted = [(sid, label, imp) for sid, label, imp in rows if sid not in user_skill_ids]
+        teachers: dict[str, list[str]] = defaultdict(list)
+        if wanted:
+            for cid, sid in conn.execute(
+                select(schema.CredentialSkill.credential_id, schema.CredentialSkill.skill_id).where(
+                    schema.CredentialSkill.skill_id.in_([w[0] for w in wanted])
+                )
+            ):
+                teachers[sid].append(cid)
+        preparing = set(
+            conn.execute(
+                select(schema.CredentialOccupation.credential_id).where(
+                    schema.CredentialOccupation.code == code
+                )
+            ).scalars()
+        )
+    missing = tuple(
+        GapSkill(sid, label, round(imp, 2), tuple(sorted(teachers.get(sid, []))))
+        for sid, label, imp in wanted[:limit]
+    )
+    covered: dict[str, float] = defaultdict(float)
+    for m in missing:
+        for cid in m.taught_by:
+            covered[cid] += m.importance
+    suggested = tuple(sorted(covered, key=lambda c: (-(c in preparing), -covered[c], c))[:3])
+    return SkillGap(code, title, have, missing, suggested)
+
+
+@dataclass(frozen=True)
+class OccupationFacts:
+    code: str
+    title: str
+    median_wage_usd: float | None
+    typical_education: str | None
+    job_zone: int | None
+    related: tuple[tuple[str, str], ...]  # (code, title)
+
+
+def occupation_facts(engine: Engine, code: str, related_limit: int = 4) -> OccupationFacts | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(
+                schema.Occupation.title,
+                schema.Occupation.median_wage_usd,
+                schema.Occupation.typical_education,
+                schema.Occupation.job_zone,
+            ).where(schema.Occupation.code == code)
+        ).first()
+        if row is None:
+            return None
+        related = conn.execute(
+            select(schema.OccupationRelation.related_code, schema.Occupation.title)
+            .join(
+                schema.Occupation, schema.Occupation.code == schema.OccupationRelation.related_code
+            )
+            .where(schema.OccupationRelation.code == code)
+            .order_by(schema.OccupationRelation.rank)
+            .limit(related_limit)
+        ).all()
+    return OccupationFacts(code, row[0], row[1], row[2], row[3], tuple((c, t) for c, t in related))

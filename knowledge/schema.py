@@ -128,7 +128,7 @@ class Occupation(Base):
     title = Column(String(200), index=True)
     description = Column(Text)
     job_zone = Column(Integer)
-    typical_education = Column(String(120))
+    typical_education = Column(Text)  # O*NET category descriptions run to ~300 characters
     median_wage_usd = Column(Float)
     titles = relationship("OccupationTitle", cascade="all, delete-orphan")
 
@@ -140,6 +140,16 @@ class OccupationTitle(Base):
     id = Column(Integer, primary_key=True, autoincrement=True)
     code = Column(ForeignKey("occupations.code"), index=True)
     title = Column(String(300), index=True)
+
+
+class OccupationRelation(Base):
+    """O*NET related occupations (tier and rank), for "what jobs are similar?"."""
+
+    __tablename__ = "occupation_relations"
+    code = Column(ForeignKey("occupations.code"), primary_key=True)
+    related_code = Column(ForeignKey("occupations.code"), primary_key=True)
+    tier = Column(String(40))
+    rank = Column(Integer)
 
 
 class OccupationSkill(Base):

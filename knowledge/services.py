@@ -26,6 +26,11 @@ class Services:
         return engine_for(self.settings.database_url)
 
     @cached_property
+    def app_engine(self) -> Engine:
+        """Operational DB (intake records)."""
+        return engine_for(self.settings.app_database_url)
+
+    @cached_property
     def encoder(self) -> Encoder:
         return Encoder()
 

@@ -53,9 +53,10 @@ class CanonicalSkill:
 class Taxonomy:
     """Canonical skills with lookup by any label or alias key."""
 
-    def __init__(self) -> None:
+    def __init__(self, blocked: set[str] | None = None) -> None:
         self.skills: dict[str, CanonicalSkill] = {}
         self._by_key: dict[str, str] = {}
+        self._blocked = {skill_key(b) for b in (blocked or set())}
 
     def __len__(self) -> int:
         return len(self.skills)
@@ -86,7 +87,7 @@ class Taxonomy:
     def alias(self, skill: CanonicalSkill, alias: str) -> None:
         """Register an alias; an alias already owned by another skill keeps its owner."""
         key = skill_key(alias)
-        if not key or key == skill_key(skill.label):
+        if not key or key == skill_key(skill.label) or key in self._blocked:
             return
         skill.aliases.add(alias.strip())
         self._by_key.setdefault(key, skill.id)
@@ -95,9 +96,9 @@ class Taxonomy:
         return [skill.label, *sorted(skill.aliases)]
 
 
-def _load_curated() -> list[dict]:
+def _load_curated() -> tuple[list[dict], set[str]]:
     data = yaml.safe_load(ALIASES_FILE.read_text(encoding="utf-8"))
-    return data["skills"]
+    return data["skills"], set(data.get("blocked_aliases") or [])
 
 
 def build_taxonomy(
@@ -105,9 +106,10 @@ def build_taxonomy(
     elements: list[ElementImportance],
     esco: list[EscoSkill],
 ) -> Taxonomy:
-    tax = Taxonomy()
+    curated, blocked = _load_curated()
+    tax = Taxonomy(blocked)
     # Curated entries first: they decide canonical labels for the names people actually type.
-    for entry in _load_curated():
+    for entry in curated:
         skill = tax.add(entry["label"], entry.get("type", "skill"), "stackwise", "stackwise")
         for alias in entry.get("aliases", []):
             tax.alias(skill, alias)

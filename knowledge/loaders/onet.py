@@ -126,3 +126,14 @@ def read_occupations(onet_dir: Path, bls_file: Path | None) -> list[OccupationRe
         )
         for r in _rows(onet_dir / "occupation_data.tsv")
     ]
+
+
+def read_related(onet_dir: Path) -> list[tuple[str, str, str, int]]:
+    """(code, related code, relatedness tier, rank) from related_occupations.tsv."""
+    path = onet_dir / "related_occupations.tsv"
+    if not path.exists():
+        return []
+    return [
+        (r["O*NET-SOC Code"], r["Related O*NET-SOC Code"], r["Relatedness Tier"], int(r["Index"]))
+        for r in _rows(path)
+    ]

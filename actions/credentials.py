@@ -1,0 +1,96 @@
+"""Details of one credential, and two side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import candidates, hours, money, referenced_credential, services
+from actions.references import resolve_pair
+from knowledge.recommend import load_facts
+
+_DELIVERY = {
+    "online_self_paced": "online, self-paced",
+    "online_instructor_led": "online with an instructor",
+    "in_person": "in person",
+    "hybrid": "hybrid",
+    "testing_center": "exam at a testing center",
+    "online_proctored": "online proctored exam",
+}
+
+
+def _formats(f: dict[str, Any]) -> str:
+    return ", ".join(_DELIVERY.get(d, d) for d in f["delivery"]) or "format not recorded"
+
+
+def _credit(f: dict[str, Any]) -> str:
+    if f["credit"]:
+        return "yes (" + ", ".join(c["issuer"] for c in f["credit"]) + ")"
+    real = [a for a in f["articulations"] if not a["example"]]
+    return "yes (college agreements)" if real else "none recorded"
+
+
+class ActionCredentialDetails(Action):
+    def name(self) -> str:
+        return "action_credential_details"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        chosen = referenced_credential(tracker)
+        f = load_facts(services().engine, [chosen]).get(chosen) if chosen else None
+        if f is None:
+            dispatcher.utter_message(
+                text="Which credential do you mean? You can name it, or pick one from my suggestions."
+            )
+            return []
+        weeks = f" over about {f['weeks']:g} weeks" if f["weeks"] is not None else ""
+        lines = [
+            f"{f['name']} ({f['provider']})",
+            f"- Cost: {money(f['cost_usd'], f['cost_note'])}"
+            + (f" ({f['cost_note']})" if f["cost_note"] else ""),
+            f"- Time: {hours(f['hours'])}{weeks}",
+            f"- Format: {_formats(f)}",
+            f"- Level: {f['level'] or 'not recorded'}",
+            f"- College credit: {_credit(f)}",
+            f"- More: {f['url']} (recorded {f['recorded']})",
+        ]
+        dispatcher.utter_message(text="\n".join(lines))
+        return [SlotSet("focus_credential", chosen)]
+
+
+class ActionCompare(Action):
+    def name(self) -> str:
+        return "action_compare"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        pair = resolve_pair(tracker.latest_message.get("text") or "", candidates(tracker))
+        facts = load_facts(services().engine, pair)
+        if len(facts) < 2:
+            dispatcher.utter_message(
+                text="I need two credentials to compare. Ask me for recommendations first."
+            )
+            return []
+        a, b = facts[pair[0]], facts[pair[1]]
+        rows = [
+            ("Provider", a["provider"], b["provider"]),
+            ("Cost", money(a["cost_usd"], a["cost_note"]), money(b["cost_usd"], b["cost_note"])),
+            ("Time", hours(a["hours"]), hours(b["hours"])),
+            ("Format", _formats(a), _formats(b)),
+            ("Level", a["level"] or "not recorded", b["level"] or "not recorded"),
+            (
+                "Employer recognition",
+                "recorded" if a["recognition"] else "none recorded",
+                "recorded" if b["recognition"] else "none recorded",
+            ),
+            ("College credit", _credit(a), _credit(b)),
+        ]
+        lines = [f"{a['name']} vs {b['name']}:"]
+        lines += [f"- {label}: {x} | {y}" for label, x, y in rows]
+        dispatcher.utter_message(text="\n".join(lines))
+        return []

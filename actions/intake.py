@@ -1,0 +1,140 @@
+"""The intake form: validates and normalizes each answer; asks again, kindly, when unclear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import join_labels, services, slot_list
+from knowledge import constraints
+
+_MAX_GOAL_CHARS = 200
+
+
+def _text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def _entity_or_text(slot_value: Any, tracker: Tracker) -> str:
+    """The raw value to parse: the slot candidate, or the whole message if it came from text."""
+    return str(slot_value) if slot_value is not None else _text(tracker)
+
+
+class ValidateIntakeForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_intake_form"
+
+    def validate_skills_summary(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        skills = slot_list(tracker, "skills")
+        lacking = slot_list(tracker, "lacking_skills")
+        if skills:
+            msg = f"Got it: you know {join_labels(skills)}"
+            msg += f", and you're new to {join_labels(lacking)}." if lacking else "."
+            dispatcher.utter_message(text=msg)
+        elif slot_value == "none":
+            dispatcher.utter_message(
+                text="That's OK, everyone starts somewhere. I'll suggest beginner-friendly options, "
+                'and you can add skills any time, like "I also know Excel".',
+            )
+        return {"skills_summary": slot_value}
+
+    def validate_goal(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        text = str(slot_value or "").strip()[:_MAX_GOAL_CHARS]
+        match = services().occupations.best(text) if text else None
+        if match is None:
+            dispatcher.utter_message(
+                text='I\'m not sure which job that is. Could you name it another way, like "medical assistant" or "IT support"?'
+            )
+            return {"goal": None, "goal_code": None}
+        return {"goal": match.title, "goal_code": match.code}
+
+    @staticmethod
+    def _parsed(
+        slot: str,
+        parse,
+        retry: str,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+    ) -> dict[str, Any]:
+        """Parse the slot candidate (an entity value or the answer's text), else the whole
+        message; when neither says, ask again with an example."""
+        value = parse(_entity_or_text(slot_value, tracker).replace("_", " ")) or parse(
+            _text(tracker)
+        )
+        if value is None:
+            dispatcher.utter_message(text=retry)
+        return {slot: value}
+
+    def validate_budget(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        retry = 'Please give me a dollar amount, like "$300", or say "no limit".'
+        return self._parsed(
+            "budget", constraints.parse_budget, retry, slot_value, dispatcher, tracker
+        )
+
+    def validate_weekly_hours(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        retry = 'How many hours a week, roughly? A number like 5 or 10 is fine, or say "not sure".'
+        return self._parsed(
+            "weekly_hours", constraints.parse_hours, retry, slot_value, dispatcher, tracker
+        )
+
+    def validate_format(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        retry = "Online, in person, or either?"
+        return self._parsed(
+            "format", constraints.parse_format, retry, slot_value, dispatcher, tracker
+        )
+
+    def validate_education_level(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        raw = _entity_or_text(slot_value, tracker)
+        value = raw if raw in constraints.EDUCATION_LEVELS else constraints.parse_education(raw)
+        if value is None:
+            value = constraints.parse_education(_text(tracker))
+        if value is None:
+            dispatcher.utter_message(
+                text="For example: high school, some college, an associate degree, or a bachelor's."
+            )
+            return {"education_level": None}
+        events: dict[str, Any] = {"education_level": value}
+        degree = constraints.wants_degree(_text(tracker))
+        if degree is not None:
+            events["wants_degree"] = degree
+        return events
