@@ -112,6 +112,29 @@ def cmd_catalog_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_catalog_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from knowledge.config import get_settings
+    from knowledge.importer import import_catalog, onet_codes
+
+    settings = get_settings()
+    plan = import_catalog(
+        Path(args.file),
+        settings.catalog_dir,
+        fmt=args.format,
+        mapping=Path(args.mapping) if args.mapping else None,
+        institution=args.institution,
+        dry_run=args.dry_run,
+        known_occupations=onet_codes(settings.shared_data_dir),
+    )
+    print(plan.summary())
+    if args.dry_run:
+        print("dry run: nothing written")
+        return 0
+    return cmd_build(argparse.Namespace(force=False))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from bot.training import model_path, train
     from knowledge.config import get_settings
@@ -167,6 +190,17 @@ def parser() -> argparse.ArgumentParser:
     csub = c.add_subparsers(dest="catalog_command", required=True)
     cv = csub.add_parser("validate", help="check the catalog YAML files")
     cv.set_defaults(func=cmd_catalog_validate)
+    ci = csub.add_parser(
+        "import",
+        help="import a college's catalog (our YAML, CSV + mapping, CTDL JSON-LD) into the "
+        "catalog files, then rebuild",
+    )
+    ci.add_argument("file")
+    ci.add_argument("--format", choices=["auto", "stackwise", "csv", "ctdl"], default="auto")
+    ci.add_argument("--mapping", help="CSV column mapping (YAML: our field -> CSV column)")
+    ci.add_argument("--institution", help="write into institutions/<ID>.yaml")
+    ci.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    ci.set_defaults(func=cmd_catalog_import)
 
     t = sub.add_parser("train", help="train the Rasa model if its inputs changed")
     t.add_argument("--force", action="store_true")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -17,8 +18,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from bot.training import model_path
 from knowledge.config import REPO_ROOT, Settings
+
+SOCKET_CHANNEL = "bot.web.socket_channel.StackwiseSocketIO"
 
 
 class PortInUse(RuntimeError):
@@ -62,6 +67,16 @@ def _wait_http(url: str, deadline: float, proc: subprocess.Popen, name: str) -> 
             pass
         time.sleep(0.5)
     raise TimeoutError(f"{name} did not answer at {url} in time")
+
+
+def runtime_credentials(source: Path, target: Path) -> Path:
+    """credentials.yml for this run: Rasa's plain `socketio` channel is replaced by the widget's
+    (same settings; it checks the web app's socket token and sends credential cards)."""
+    creds = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    if "socketio" in creds:
+        creds[SOCKET_CHANNEL] = creds.pop("socketio") or {}
+    target.write_text(yaml.safe_dump(creds, sort_keys=False), encoding="utf-8")
+    return target
 
 
 @dataclass
@@ -111,7 +126,12 @@ class Stack:
             ),
             encoding="utf-8",
         )
+        credentials = runtime_credentials(
+            REPO_ROOT / "credentials.yml", run_dir / f"credentials-{self.ports.rasa}.yml"
+        )
         env = dict(os.environ)
+        # One server secret for all three processes (signed widget metadata, socket tokens).
+        env.setdefault("STACKWISE_SECRET_KEY", secrets.token_hex(32))
         env.update(
             HF_HUB_OFFLINE="1",
             TRANSFORMERS_OFFLINE="1",
@@ -149,7 +169,7 @@ class Stack:
                 "-m",
                 str(model),
                 "--credentials",
-                str(REPO_ROOT / "credentials.yml"),
+                str(credentials),
                 "--endpoints",
                 str(endpoints),
             ],
