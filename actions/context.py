@@ -37,8 +37,6 @@ INTERRUPTIONS = frozenset(
         "ask_shorter",
         "ask_online",
         "ask_in_person",
-        "deny",
-        "affirm",
         "ask_skill_gap",
         "ask_occupation_facts",
         "nlu_fallback",

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import filters_from_slots, hours, money, services, slot_list
 from actions.handoff import intake_record
 from knowledge.intake import upsert_intake
-from knowledge.recommend import InvalidQuery, SearchFilters, SearchResult
+from knowledge.recommend import MAX_K, InvalidQuery, SearchFilters, SearchResult
 
 FOLLOW_UPS = [
     {"title": "Will employers recognize it?", "payload": "/ask_recognition"},
@@ -67,30 +67,40 @@ def goal_query(tracker: Tracker) -> str:
 
 
 def run_search(
-    tracker: Tracker, filters: SearchFilters, *, exclude: list[str] | None = None, k: int = 3
+    tracker: Tracker,
+    filters: SearchFilters,
+    *,
+    exclude: list[str] | None = None,
+    k: int = 3,
+    allow_unknown_cost: bool = True,
 ) -> tuple[list[SearchResult], bool]:
-    """Search with the learner's limits. When fewer than k pass a cost limit, fill with credentials
-    whose cost is not recorded (marked so), never with ones known to cost more. Returns
-    (results, filled_with_unknown_cost)."""
+    """Search with the learner's limits; returns (results, some_costs_unknown).
+
+    With a budget, results are ranked by relevance first and then kept if their cost is known to
+    fit, or (unless `allow_unknown_cost` is off) not recorded, so a cheap but unrelated credential
+    never outranks a relevant one whose price isn't published. A credential known to cost more
+    is never shown."""
     search = services().search
     kwargs = dict(
         user_skill_ids=[s for s in slot_list(tracker, "skill_ids") if s],
         target_occupation=tracker.get_slot("goal_code"),
         exclude=exclude or [],
     )
+    query = goal_query(tracker)
     try:
-        results = search.search(goal_query(tracker), k=k, filters=filters, **kwargs)
+        if filters.max_cost is None or not allow_unknown_cost:
+            results = search.search(query, k=k, filters=filters, **kwargs)
+            return results, any(r.cost_usd is None for r in results)
+        relaxed = dataclasses.replace(filters, max_cost=None)
+        pool = search.search(query, k=min(MAX_K, k * 10), filters=relaxed, **kwargs)
+        results = [r for r in pool if r.cost_usd is None or r.cost_usd <= filters.max_cost][:k]
+        if len(results) < k:
+            have = {r.id for r in results}
+            strict = search.search(query, k=k, filters=filters, **kwargs)
+            results += [r for r in strict if r.id not in have][: k - len(results)]
     except InvalidQuery:
         return [], False
-    filled = False
-    if len(results) < k and filters.max_cost is not None:
-        relaxed = dataclasses.replace(filters, max_cost=None)
-        more = search.search(goal_query(tracker), k=min(50, k * 6), filters=relaxed, **kwargs)
-        have = {r.id for r in results}
-        extra = [r for r in more if r.cost_usd is None and r.id not in have][: k - len(results)]
-        filled = bool(extra)
-        results += extra
-    return results, filled
+    return results, any(r.cost_usd is None for r in results)
 
 
 def present(
@@ -175,24 +185,27 @@ class ActionRefineRecommendations(Action):
             filters = dataclasses.replace(
                 filters, max_cost=(ceiling - 1) if ceiling is not None else 1_000_000
             )
-            note = "cheaper, with a recorded cost"
+            note = "cheaper options (with a recorded cost)"
         elif intent == "ask_shorter":
             known = [f["hours"] for f in facts.values() if f["hours"] is not None]
             filters = dataclasses.replace(filters, max_hours=(min(known) - 1) if known else 100_000)
-            note = "shorter, with recorded hours"
+            note = "shorter options (with recorded hours)"
         elif intent in ("ask_online", "ask_in_person"):
             fmt = "online" if intent == "ask_online" else "in_person"
             filters = dataclasses.replace(filters, format=fmt)
             events.append(SlotSet("format", fmt))
-            note = "online" if fmt == "online" else "in person"
+            note = "online options" if fmt == "online" else "in-person options"
         else:
-            note = "more"
-        results, filled = run_search(tracker, filters, exclude=exclude)
+            note = "more options"
+        # "cheaper" and "shorter" compare recorded numbers: unknown costs can't be cheaper.
+        results, filled = run_search(
+            tracker, filters, exclude=exclude, allow_unknown_cost=intent != "ask_cheaper"
+        )
         if not results:
             dispatcher.utter_message(
-                text=f"I don't have {note} options on record for this goal. "
+                text=f"I don't have {note} on record for this goal. "
                 "Many providers don't publish hours or prices, so I can't compare those."
             )
             return events
-        head = f"Here are {len(results)} {note} options:"
+        head = f"Here are {len(results)} {note}:"
         return events + present(dispatcher, tracker, results, head, filled)

@@ -105,7 +105,7 @@ class ActionExtractSkills(Action):
         events = state.events()
         asked = tracker.get_slot("requested_slot") == "skills_summary"
         text = tracker.latest_message.get("text") or ""
-        if state.added or state.new_lacks or state.has:
+        if state.added or state.new_lacks or state.removed:
             events.append(SlotSet("skills_summary", state.summary()))
         elif asked and (_NOTHING.search(text) or intent not in INTERRUPTIONS):
             # An answer with no skill we know is still an answer: never ask the same thing twice.

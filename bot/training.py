@@ -23,7 +23,12 @@ def training_inputs(settings: Settings) -> list[Path]:
             for p in (REPO_ROOT / folder).rglob("*")
             if p.is_file() and "__pycache__" not in p.parts
         )
-    files += [REPO_ROOT / "knowledge" / "skills.py", settings.patterns_path]
+    # The component's matching logic lives in knowledge/: its code is an input too.
+    files += [
+        REPO_ROOT / "knowledge" / "skills.py",
+        REPO_ROOT / "knowledge" / "skill_words.py",
+        settings.patterns_path,
+    ]
     return files
 
 

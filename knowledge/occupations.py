@@ -176,6 +176,8 @@ def skill_gap(
                 )
             ).scalars()
         )
+    # Equal importance (O*NET flags many tools alike): skills the catalog can teach come first.
+    wanted.sort(key=lambda w: (-w[2], -len(teachers.get(w[0], ())), w[1]))
     missing = tuple(
         GapSkill(sid, label, round(imp, 2), tuple(sorted(teachers.get(sid, []))))
         for sid, label, imp in wanted[:limit]

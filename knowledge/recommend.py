@@ -58,6 +58,13 @@ def lexical_terms(text: str) -> list[str]:
     return [_stem(t) for t in tokenize(text) if t not in STOP_WORDS]
 
 
+# Words of the advising conversation itself; they never name a credential ("how would I stack
+# these into a degree?" is not about the IBM Full Stack certificate).
+_GENERIC_WORDS = frozenset(
+    ["a", "an", "and", "are", "be", "can", "college", "count", "counts", "credential", "credentials", "credit", "credits", "degree", "do", "does", "employers", "first", "for", "get", "how", "i", "in", "into", "is", "it", "its", "job", "learn", "many", "me", "more", "my", "of", "on", "one", "ones", "path", "plan", "program", "recognize", "second", "stack", "stacking", "tell", "that", "the", "these", "third", "this", "to", "toward", "towards", "what", "which", "will", "with", "would", "you", "about", "cost", "long", "take"]
+)
+
+
 class InvalidQuery(ValueError):
     """A search request that cannot be answered as asked; the message says why."""
 
@@ -152,7 +159,7 @@ class CredentialSearch:
 
     def find_by_name(self, text: str) -> str | None:
         """The credential a message names ("the CompTIA A+ one", "Google IT Support"), if clear."""
-        words = set(tokenize(text))
+        words = set(tokenize(text)) - _GENERIC_WORDS
         if not words or not self.docs:
             return None
         best, best_score, runner_up = None, 0.0, 0.0

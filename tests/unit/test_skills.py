@@ -40,10 +40,9 @@ SQL = "SQL"
 # --- loading --------------------------------------------------------------------------------
 
 
-def test_loads_full_taxonomy_quickly(patterns_file):
-    start = time.perf_counter()
+def test_loads_full_taxonomy(patterns_file):
+    # Load time (target <= 5 s) is measured by `make bench`, not asserted on a shared machine.
     ex = SkillExtractor.from_patterns_file(patterns_file)
-    assert time.perf_counter() - start < 10  # target 5 s; slack for busy CI machines
     assert ex.fingerprint == "test-fingerprint"
     assert len(ex) > 10_000
 
