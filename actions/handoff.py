@@ -7,12 +7,11 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
 
 from actions.context import services, slot_list
 from actions.prompts import REPHRASE
-from knowledge import schema
 from knowledge.intake import IntakeRecord, save_intake
+from knowledge.tenants import get_tenant
 
 MAX_FAILED_ATTEMPTS = 2
 
@@ -55,16 +54,15 @@ def intake_record(
         },
         recommendations=recommendations,
         institution_id=tracker.get_slot("tenant"),
+        student_id=tracker.get_slot("student_id"),
     )
 
 
 def _handoff_contact(tenant: str | None) -> str | None:
-    if not tenant:
-        return None
-    with services().engine.connect() as conn:
-        return conn.execute(
-            select(schema.Institution.handoff_contact).where(schema.Institution.id == tenant)
-        ).scalar()
+    """The tenant's adviser contact (console overrides win over the institution file)."""
+    svc = services()
+    found = get_tenant(svc.engine, tenant, svc.app_engine)
+    return found.handoff_contact if found else None
 
 
 def hand_off(

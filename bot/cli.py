@@ -1,4 +1,4 @@
-"""`stackwise` command line: build, stats, search, skills, catalog, train, serve."""
+"""`stackwise` command line: build, stats, search, skills, catalog, user, train, serve."""
 
 from __future__ import annotations
 
@@ -152,6 +152,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve_forever(get_settings())
 
 
+def cmd_user_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from knowledge.accounts import add_user
+    from knowledge.config import get_settings
+    from knowledge.db import make_engine
+
+    password = os.environ.get("STACKWISE_NEW_USER_PASSWORD")
+    if not password:
+        password = getpass.getpass(f"Password for {args.email}: ")
+        if password != getpass.getpass("Repeat the password: "):
+            raise ValueError("the passwords differ")
+    engine = make_engine(get_settings().app_database_url)
+    try:
+        user = add_user(
+            engine, args.email, password, args.role, args.institution, replace=args.replace
+        )
+    finally:
+        engine.dispose()
+    where = f" at {user.institution_id}" if user.institution_id else ""
+    print(f"user {user.email} ({user.role}{where}) saved")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="stackwise", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -205,6 +229,18 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train the Rasa model if its inputs changed")
     t.add_argument("--force", action="store_true")
     t.set_defaults(func=cmd_train)
+
+    u = sub.add_parser("user", help="adviser console accounts")
+    usub = u.add_subparsers(dest="user_command", required=True)
+    ua = usub.add_parser(
+        "add",
+        help="add a console user; the password comes from STACKWISE_NEW_USER_PASSWORD or a prompt",
+    )
+    ua.add_argument("email")
+    ua.add_argument("--role", choices=["adviser", "admin"], required=True)
+    ua.add_argument("--institution", help="institution id (required for advisers)")
+    ua.add_argument("--replace", action="store_true", help="reset an existing user")
+    ua.set_defaults(func=cmd_user_add)
 
     v = sub.add_parser("serve", help="start actions (5055), Rasa (5005) and the web app (8000)")
     v.set_defaults(func=cmd_serve)

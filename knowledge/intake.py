@@ -25,6 +25,7 @@ class IntakeRecordRow(AppBase):
     created_at = Column(DateTime, nullable=False, index=True)
     sender_id = Column(String(128), nullable=False, index=True)  # the tracker's conversation id
     institution_id = Column(String(80), index=True)
+    student_id = Column(String(128), index=True)  # verified portal claim, when signed in
     reason = Column(String(40), nullable=False)
     status = Column(String(20), nullable=False, default="new")
     skills = Column(JSON, nullable=False)  # [{"label", "skill_id", "role"}]
@@ -45,6 +46,7 @@ class IntakeRecord:
     constraints: dict[str, Any] = field(default_factory=dict)
     recommendations: list[dict[str, Any]] = field(default_factory=list)
     institution_id: str | None = None
+    student_id: str | None = None
     status: str = "new"
     notes: str | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -102,6 +104,7 @@ def upsert_intake(engine: Engine, record: IntakeRecord) -> str:
             "constraints",
             "recommendations",
             "institution_id",
+            "student_id",
         ):
             setattr(existing, name, getattr(record, name))
         return existing.id

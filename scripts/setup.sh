@@ -4,6 +4,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Browser tests: Debian's Chromium (never a browser downloaded by Playwright) and axe-core.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Chromium for the browser tests (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
+      || echo "setup: could not install chromium; browser tests will be skipped" >&2
+  else
+    echo "setup: /usr/bin/chromium missing (install the 'chromium' package); browser tests will be skipped" >&2
+  fi
+fi
+if [ ! -d node_modules/axe-core ] && [ -f package-lock.json ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "setup: npm ci (axe-core for the accessibility checks)"
+    npm ci --no-audit --no-fund --silent || echo "setup: npm ci failed; accessibility checks will be skipped" >&2
+  else
+    echo "setup: npm not found; accessibility checks will be skipped" >&2
+  fi
+fi
+
 VENV=.venv
 STAMP="$VENV/.stackwise-install"
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
@@ -48,3 +67,4 @@ echo "setup: installing dependencies from constraints.txt (first time: a few min
   -c constraints.txt -e ".[dev]"
 echo "$want" > "$STAMP"
 echo "setup: done"
+

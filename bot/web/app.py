@@ -1,0 +1,353 @@
+"""Sanic web app. Thin: it validates input, calls knowledge/, and proxies chat to Rasa's REST channel
+(Rasa's HTTP API stays on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import re
+import uuid
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from sanic import Request, Sanic, response
+from sanic.exceptions import SanicException
+
+from bot.web import console
+from knowledge import tenants
+from knowledge.config import get_settings
+from knowledge.recommend import MAX_K, InvalidQuery, SearchFilters
+from knowledge.services import Services, get_services
+
+STATIC = Path(__file__).with_name("static")
+MAX_BODY = 64 * 1024
+SENDER_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+DEMO_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Stackwise widget demo</title><link rel="stylesheet" href="/static/chat.css"></head>
+<body><main class="chat"><h1>Widget demo</h1>
+<p>This page embeds the Stackwise chat widget{label}. Use the chat button in the corner.</p>
+<pre>&lt;script src="{origin}/widget.js"{attr} defer&gt;&lt;/script&gt;</pre></main>
+<script src="/widget.js"{attr} defer></script></body></html>"""
+
+
+class BadRequest(SanicException):
+    status_code = 400
+
+
+def _error(status: int, message: str) -> response.HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+def _float(args: Any, name: str) -> float | None:
+    raw = args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value):
+        raise BadRequest(f"{name} must be a finite number")
+    return value
+
+
+def _bool(args: Any, name: str) -> bool:
+    raw = (args.get(name) or "").lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise BadRequest(f"{name} must be true or false, got {raw!r}")
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    if len(request.body or b"") > MAX_BODY:
+        raise BadRequest(f"request body is larger than {MAX_BODY} bytes")
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("request body must be valid JSON") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    return body
+
+
+def own_origin(request: Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def origin_ok(request: Request, tenant: tenants.Tenant | None) -> bool:
+    """No Origin (not a cross-site browser request), the web app's own origin, or one the tenant
+    allows."""
+    origin = request.headers.get("origin")
+    if not origin:
+        return True
+    if tenants.normalize_origin(origin) == tenants.normalize_origin(own_origin(request)):
+        return True
+    return tenant is not None and tenants.origin_allowed(origin, tenant.allowed_origins)
+
+
+def with_cors(request: Request, resp: response.HTTPResponse) -> response.HTTPResponse:
+    origin = request.headers.get("origin")
+    if origin:
+        resp.headers["Access-Control-Allow-Origin"] = origin
+        resp.headers.update(CORS_HEADERS)
+    resp.headers["Vary"] = "Origin"
+    return resp
+
+
+def create_app(services: Services | None = None) -> Sanic:
+    app = Sanic("stackwise_web")
+    app.config.REQUEST_MAX_SIZE = MAX_BODY * 4
+    # Sanic's ceiling (default 8 KiB): long ?q= values reach the handler and get a clear 400.
+    app.config.REQUEST_MAX_HEADER_SIZE = 16_384
+    settings = get_settings()
+    app.ctx.services = services
+
+    def svc() -> Services:
+        if app.ctx.services is None:
+            app.ctx.services = get_services()
+        return app.ctx.services
+
+    async def blocking(fn, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(None, partial(fn, *args, **kwargs))
+
+    @app.listener("before_server_start")
+    async def _start(app_: Sanic, _loop) -> None:
+        app_.ctx.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        await blocking(svc().warm_up)
+
+    @app.listener("after_server_stop")
+    async def _stop(app_: Sanic, _loop) -> None:
+        await app_.ctx.http.close()
+
+    @app.middleware("response")
+    async def _headers(_request: Request, resp: response.HTTPResponse) -> None:
+        for k, v in SECURITY_HEADERS.items():
+            resp.headers.setdefault(k, v)
+
+    @app.exception(BadRequest)
+    async def _bad_request(_request: Request, exc: BadRequest):
+        return _error(400, str(exc))
+
+    @app.exception(SanicException)
+    async def _sanic_error(_request: Request, exc: SanicException):
+        return _error(getattr(exc, "status_code", 500) or 500, str(exc))
+
+    @app.get("/")
+    async def index(_request: Request):
+        return await response.file(STATIC / "index.html")
+
+    app.static("/static", str(STATIC), name="static")
+
+    @app.get("/healthz")
+    async def healthz(_request: Request):
+        return response.json({"status": "ok"})
+
+    @app.get("/api/credentials/search")
+    async def search(request: Request):
+        args = request.args
+        query = args.get("q") or ""
+        try:
+            k = int(args.get("k") or 5)
+        except ValueError as exc:
+            raise BadRequest(f"k must be an integer between 1 and {MAX_K}") from exc
+        filters = SearchFilters(
+            max_cost=_float(args, "max_cost"),
+            max_hours=_float(args, "max_hours"),
+            format=args.get("format") or None,
+            level=args.get("level") or None,
+            provider=args.get("provider") or None,
+            credit_only=_bool(args, "credit"),
+            institution=args.get("institution") or None,
+        )
+        try:
+            results = await blocking(svc().search.search, query, k, filters)
+        except InvalidQuery as exc:
+            raise BadRequest(str(exc)) from exc
+        return response.json({"results": [r.to_dict() for r in results]})
+
+    @app.post("/api/skills")
+    async def skills(request: Request):
+        body = _json_body(request)
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest("'text' must be a non-empty string")
+        try:
+            mentions = await blocking(svc().skills.extract, text)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from exc
+        return response.json({"skills": [asdict(m) for m in mentions]})
+
+    def tenant_of(request: Request) -> tuple[str | None, tenants.Tenant | None]:
+        tenant_id = request.args.get("tenant") or None
+        if tenant_id is None:
+            return None, None
+        return tenant_id, tenants.get_tenant(svc().engine, tenant_id, svc().app_engine)
+
+    def socket_url(request: Request) -> str:
+        public = os.environ.get("STACKWISE_PUBLIC_SOCKET_URL")
+        if public:
+            return public.rstrip("/")
+        rasa = urlsplit(settings.rasa_url)
+        host = urlsplit(own_origin(request)).hostname or "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{request.scheme}://{host}:{rasa.port or 5005}"
+
+    @app.get("/widget.js")
+    async def widget_js(_request: Request):
+        return await response.file(
+            STATIC / "widget.js",
+            mime_type="application/javascript; charset=utf-8",
+            headers={
+                "Cache-Control": "public, max-age=300",
+                "Cross-Origin-Resource-Policy": "cross-origin",
+                "Access-Control-Allow-Origin": "*",
+            },
+        )
+
+    @app.get("/demo")
+    async def demo(request: Request):
+        tenant_id = request.args.get("tenant") or ""
+        if tenant_id and not tenants.TENANT_ID_RE.match(tenant_id):
+            raise BadRequest("tenant must be an institution id")
+        attr = f' data-tenant="{tenant_id}"' if tenant_id else ""
+        html = DEMO_PAGE.format(
+            origin=own_origin(request), attr=attr, label=f" for {tenant_id}" if tenant_id else ""
+        )
+        sock = socket_url(request)
+        ws = "ws" + sock[4:] if sock.startswith("http") else sock
+        csp = SECURITY_HEADERS["Content-Security-Policy"].replace(
+            "connect-src 'self'", f"connect-src 'self' {sock} {ws}"
+        )
+        return response.html(html, headers={"Content-Security-Policy": csp})
+
+    @app.route("/api/widget-config", methods=["GET", "POST", "OPTIONS"])
+    async def widget_config(request: Request):
+        """Branding, session id, signed metadata and a socket token for the widget: only for
+        the web app's own origin or an origin the tenant allows."""
+        tenant_id, tenant = await blocking(tenant_of, request)
+        if tenant_id is not None and tenant is None:
+            return _error(404, f"unknown tenant {tenant_id!r}")
+        if not origin_ok(request, tenant):
+            return _error(403, "this website is not allowed to embed this chat")
+        if request.method == "OPTIONS":
+            return with_cors(request, response.empty())
+        body = _json_body(request) if request.method == "POST" else {}
+        portal_token = body.get("token")
+        student = None
+        if portal_token:
+            if tenant is None:
+                raise BadRequest("a portal token needs a tenant")
+            try:
+                student = tenants.verify_portal_token(str(portal_token), tenant.id)
+            except tenants.InvalidToken as exc:
+                return with_cors(request, _error(401, str(exc)))
+            session_id = tenants.student_session_id(tenant.id, student.student_id)
+        else:
+            session_id = body.get("session_id") or request.args.get("session_id")
+            if not tenants.valid_anonymous_session_id(session_id):
+                session_id = uuid.uuid4().hex
+        origin = request.headers.get("origin") or own_origin(request)
+        sockets = os.environ.get("STACKWISE_WIDGET_SOCKETS", "1") not in ("0", "false", "no")
+        metadata = tenants.sign_metadata(
+            session_id, tenant_id=tenant.id if tenant else None, student=student
+        )
+        data = {
+            "tenant": tenant.public() if tenant else None,
+            "session_id": session_id,
+            "student": {"name": student.name} if student else None,
+            "metadata": {tenants.METADATA_KEY: metadata},
+            "metadata_ttl_s": tenants.METADATA_TTL,
+            "socket": {
+                "url": socket_url(request),
+                "path": "/socket.io",
+                "token": tenants.socket_token(origin, session_id, tenant.id if tenant else None),
+            }
+            if sockets
+            else None,
+            "max_message_chars": settings.max_message_chars,
+        }
+        return with_cors(request, response.json(data, headers={"Cache-Control": "no-store"}))
+
+    @app.route("/api/chat", methods=["POST", "OPTIONS"])
+    async def chat(request: Request):
+        tenant_id, tenant = await blocking(tenant_of, request)
+        if tenant_id is not None and tenant is None:
+            return _error(404, f"unknown tenant {tenant_id!r}")
+        if not origin_ok(request, tenant):
+            return _error(403, "this website is not allowed to use this chat")
+        if request.method == "OPTIONS":
+            return with_cors(request, response.empty())
+        body = _json_body(request)
+        sender, message = body.get("sender"), body.get("message")
+        if not isinstance(sender, str) or not SENDER_RE.match(sender):
+            raise BadRequest(
+                "'sender' must be 1-64 characters of letters, digits, '_', '-', '.', ':'"
+            )
+        if not isinstance(message, str) or not message.strip():
+            raise BadRequest("'message' must be a non-empty string")
+        if len(message) > settings.max_message_chars:
+            raise BadRequest(
+                f"message is too long ({len(message)} characters; the limit is {settings.max_message_chars})"
+            )
+        payload: dict[str, Any] = {"sender": sender, "message": message}
+        meta = body.get("metadata")
+        blob = meta.get(tenants.METADATA_KEY) if isinstance(meta, dict) else None
+        if blob is not None or sender.startswith(tenants.STUDENT_SESSION_PREFIX):
+            try:
+                claims = tenants.verify_metadata(blob, sender)
+            except tenants.InvalidToken as exc:
+                return with_cors(request, _error(403, f"session not verified: {exc}"))
+            if claims.get("tenant") != (tenant.id if tenant else None):
+                return with_cors(request, _error(403, "session was issued for another tenant"))
+            payload["metadata"] = {tenants.METADATA_KEY: blob}
+        url = f"{settings.rasa_url}/webhooks/rest/webhook"
+        try:
+            async with request.app.ctx.http.post(url, json=payload) as r:
+                if r.status != 200:
+                    return with_cors(
+                        request, _error(502, f"the dialogue server answered {r.status}")
+                    )
+                messages = await r.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return with_cors(
+                request,
+                _error(
+                    503, "the dialogue server is not reachable right now; please try again shortly"
+                ),
+            )
+        return with_cors(request, response.json({"messages": messages}))
+
+    console.register(
+        app,
+        app_engine=lambda: svc().app_engine,
+        knowledge_engine=lambda: svc().engine,
+        rasa_url=settings.rasa_url,
+        blocking=blocking,
+    )
+
+    return app
