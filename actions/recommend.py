@@ -175,8 +175,9 @@ class ActionRefineRecommendations(Action):
         events: list[dict[str, Any]] = []
         note = ""
         if intent == "ask_cheaper":
+            # Cheaper than the priciest option shown (with a recorded cost), or the budget.
             costs = [f["cost_usd"] for f in facts.values() if f["cost_usd"] is not None]
-            ceiling = min(costs) if costs else filters.max_cost
+            ceiling = max(costs) if costs else filters.max_cost
             if ceiling is not None and ceiling <= 0:
                 dispatcher.utter_message(
                     text='These are already free. Want more free options? Say "more".'

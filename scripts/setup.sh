@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Chromium for the browser tests (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
+    { apt-get update -qq >/dev/null 2>&1 || true; } && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
       || echo "setup: could not install chromium; browser tests will be skipped" >&2
   else
     echo "setup: /usr/bin/chromium missing (install the 'chromium' package); browser tests will be skipped" >&2

@@ -111,7 +111,10 @@ def _serve_hosts(web: str) -> tuple[ThreadingHTTPServer, str]:
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+        # On CI the setup installs it, so a missing browser is a failure there, not a skip.
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(
+            f"{CHROMIUM} is missing (apt-get install chromium)"
+        )
     pytest.importorskip("playwright.sync_api")
     return CHROMIUM
 
@@ -191,7 +194,9 @@ def run_axe(page, selector: str | None = None) -> list[dict]:
     """Serious and critical axe-core violations (within `selector`'s element and its shadow
     tree when given)."""
     if not AXE.exists():
-        pytest.skip("node_modules/axe-core missing: run 'npm ci'")
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(
+            "node_modules/axe-core missing: run 'npm ci'"
+        )
     page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
     context = f"{{include: [['{selector}']]}}" if selector else "document"
     result = page.evaluate(
