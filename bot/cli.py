@@ -126,7 +126,7 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
         mapping=Path(args.mapping) if args.mapping else None,
         institution=args.institution,
         dry_run=args.dry_run,
-        known_occupations=onet_codes(settings.shared_data_dir),
+        known_occupations=onet_codes(settings.reference_dir),
     )
     print(plan.summary())
     if args.dry_run:

@@ -82,9 +82,9 @@ def detect_format(path: Path) -> str:
     return "stackwise"
 
 
-def onet_codes(shared_data_dir: Path) -> set[str] | None:
+def onet_codes(reference_dir: Path) -> set[str] | None:
     """O*NET-SOC codes known to the build, or None when the reference data is not there."""
-    path = shared_data_dir / "onet-29.3" / "occupation_data.tsv"
+    path = reference_dir / "onet-29.3" / "occupation_data.tsv"
     if not path.exists():
         return None
     with path.open(encoding="utf-8", newline="") as fh:

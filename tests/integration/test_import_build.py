@@ -20,9 +20,7 @@ pytestmark = pytest.mark.integration
 def test_imported_catalog_builds(settings, tmp_path):
     catalog = tmp_path / "catalog"
     shutil.copytree(REPO / "knowledge" / "catalog", catalog)
-    import_catalog(
-        CTDL, catalog, today=TODAY, known_occupations=onet_codes(settings.shared_data_dir)
-    )
+    import_catalog(CTDL, catalog, today=TODAY, known_occupations=onet_codes(settings.reference_dir))
     var = tmp_path / "var"
     local = dataclasses.replace(
         settings,

@@ -30,7 +30,7 @@ ORG = "example-valley-technical-college"
 
 @pytest.fixture(scope="module")
 def codes():
-    known = onet_codes(REPO.parent / "shared" / "data")
+    known = onet_codes(REPO / "knowledge" / "reference")
     assert known, "O*NET reference data is missing"
     return known
 
