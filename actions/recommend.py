@@ -49,6 +49,8 @@ def card(r: SearchResult) -> dict[str, Any]:
         "name": r.name,
         "provider": r.provider,
         "cost_usd": r.cost_usd,
+        # Subscriptions have no total price: the widget says "a month".
+        "cost_period": "month" if money(r.cost_usd, r.cost_note).endswith("a month") else None,
         "hours": r.hours,
         "credits": max(credit_hours) if credit_hours else None,
         "credit_recommended": bool(r.why.get("credit")),

@@ -53,7 +53,7 @@
       h.appendChild(a);
       div.appendChild(h);
       const p = document.createElement("p");
-      p.textContent = c.provider + " · " + money(c.cost_usd) + " · " + hours(c.hours);
+      p.textContent = c.provider + " · " + money(c.cost_usd) + (c.cost_period === "month" && c.cost_usd ? " a month" : "") + " · " + hours(c.hours);
       div.appendChild(p);
       const badges = document.createElement("p");
       if (c.credit_recommended) { const b = document.createElement("span"); b.className = "badge"; b.textContent = c.credits ? c.credits + " college credits" : "college credit"; badges.appendChild(b); }

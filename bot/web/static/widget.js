@@ -253,7 +253,7 @@
         h.appendChild(c.url && safeUrl(c.url) ? link(c.url, name) : document.createTextNode(name));
         art.appendChild(h);
         if (c.provider) art.appendChild(el("p", null, "by " + c.provider));
-        var facts = [money(c.cost_usd), hours(c.hours)];
+        var facts = [money(c.cost_usd) + (c.cost_period === "month" && c.cost_usd ? " a month" : ""), hours(c.hours)];
         if (c.credits !== null && c.credits !== undefined) facts.push(c.credits + " college credits recommended");
         art.appendChild(el("p", null, facts.join(" \u00b7 ")));
         var badges = el("p");
