@@ -233,18 +233,19 @@ def serve_forever(settings: Settings) -> int:
         f"Starting actions :{ports.actions}, Rasa :{ports.rasa}, web :{ports.web} (logs in {stack.log_dir}) ...",
         flush=True,
     )
-    stopping = False
 
-    def _stop(signum, _frame):
-        nonlocal stopping
-        stopping = True
+    def _interrupt(signum, _frame):
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop)
+    # Installed explicitly: a shell that starts us in the background sets SIGINT to "ignore",
+    # and Ctrl-C, `kill`, or a closed terminal must still stop every child, even mid-start.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     try:
         stack.start()
         print(f"Stackwise is up in {time.perf_counter() - started:.1f}s.", flush=True)
         print(f"Chat with the advisor at {stack.chat_url}   (Ctrl-C stops everything)", flush=True)
-        while not stopping:
+        while True:
             dead = stack.dead()
             if dead:
                 print(

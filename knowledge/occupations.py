@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from knowledge import schema
@@ -72,9 +72,14 @@ class OccupationMatch:
 class OccupationMatcher:
     """IDF-weighted token matching over O*NET titles and alternate titles."""
 
-    def __init__(self, titles: list[tuple[str, str, str, bool]]) -> None:
+    def __init__(
+        self, titles: list[tuple[str, str, str, bool]], coverage: dict[str, int] | None = None
+    ) -> None:
         # (code, official title, title text, is_official)
         self._titles = titles
+        # Credentials in the catalog preparing for each occupation: breaks ties between equally
+        # good titles ("data analyst" is an alternate title of three occupations).
+        self._coverage = coverage or {}
         self._toks = [set(_tokens(t[2])) for t in titles]
         postings: dict[str, list[int]] = defaultdict(list)
         for i, toks in enumerate(self._toks):
@@ -92,8 +97,15 @@ class OccupationMatcher:
             alt = conn.execute(
                 select(schema.OccupationTitle.code, schema.OccupationTitle.title)
             ).all()
+            coverage = dict(
+                conn.execute(
+                    select(schema.CredentialOccupation.code, func.count()).group_by(
+                        schema.CredentialOccupation.code
+                    )
+                ).all()
+            )
         titles = [(c, t, t, True) for c, t in occ] + [(c, official[c], t, False) for c, t in alt]
-        return cls(titles)
+        return cls(titles, coverage)
 
     def match(self, text: str, limit: int = 3) -> list[OccupationMatch]:
         q = set(_tokens(text))
@@ -114,7 +126,11 @@ class OccupationMatcher:
                 score += 0.02
             if code not in best or score > best[code].score:
                 best[code] = OccupationMatch(code, official, text_title, round(score, 4))
-        return sorted(best.values(), key=lambda m: -m.score)[:limit]
+        # Scores are rounded (and ties broken by coverage, then code) so the answer does not
+        # depend on the order floating-point sums were taken in.
+        return sorted(
+            best.values(), key=lambda m: (-m.score, -self._coverage.get(m.code, 0), m.code)
+        )[:limit]
 
     def best(self, text: str, threshold: float = 0.5) -> OccupationMatch | None:
         found = self.match(text, 1)
