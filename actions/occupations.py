@@ -77,7 +77,9 @@ class ActionOccupationFacts(Action):
         else:
             lines.append("- Median pay: not recorded.")
         if facts.typical_education:
-            lines.append(f"- Most common education: {facts.typical_education} (O*NET).")
+            # O*NET's category names carry a long explanation after " - ": keep the name.
+            education = facts.typical_education.split(" - ")[0]
+            lines.append(f"- Most common education: {education} (O*NET).")
         if facts.related:
             lines.append("- Similar jobs: " + ", ".join(t for _, t in facts.related) + ".")
         dispatcher.utter_message(text="\n".join(lines))

@@ -80,15 +80,16 @@ def describe_plan(plan: StackPlan) -> str:
         )
     else:
         lines.append("The program's total credits aren't recorded.")
-    cost = (
-        f"Known credential costs: {money(plan.known_cost_usd)}"
-        if plan.known_cost_usd
-        else "Credential costs"
-    )
+    costs = []
+    if plan.known_cost_usd:
+        costs.append(f"known credential costs add up to {money(plan.known_cost_usd)}")
     if plan.cost_unknown:
-        cost += f" (not recorded for {', '.join(plan.cost_unknown)})"
+        costs.append(f"cost not recorded for {', '.join(plan.cost_unknown)}")
     if plan.cost_monthly:
-        cost += f"; {', '.join(plan.cost_monthly)} charge by the month, so the total depends on your pace"
+        costs.append(
+            f"{', '.join(plan.cost_monthly)} charge by the month, so the total depends on your pace"
+        )
+    cost = "Costs: " + ("; ".join(costs) if costs else "none recorded")
     lines.append(cost + ".")
     lines.append(f"Source: {p['source']}")
     return "\n".join(lines)

@@ -57,6 +57,7 @@ class Settings:
     rasa_port: int
     actions_port: int
     max_message_chars: int
+    encoder_threads: int
     weights: RankWeights = field(default_factory=RankWeights)
 
     @property
@@ -102,5 +103,8 @@ def get_settings() -> Settings:
         rasa_port=rasa_port,
         actions_port=int(_env("ACTIONS_PORT", "5055")),
         max_message_chars=int(_env("MAX_MESSAGE_CHARS", "2000")),
+        # Torch threads for query encoding in servers. One thread does not stall when the other
+        # core is busy serving requests (measured in docs/benchmarks.md).
+        encoder_threads=int(_env("ENCODER_THREADS", "1")),
         weights=weights,
     )

@@ -32,7 +32,7 @@ class Services:
 
     @cached_property
     def encoder(self) -> Encoder:
-        return Encoder()
+        return Encoder(threads=self.settings.encoder_threads)
 
     @cached_property
     def search(self) -> CredentialSearch:
