@@ -13,7 +13,49 @@ from knowledge.loaders.catalog import CatalogError, load_catalog, parse_provider
 REPO = Path(__file__).resolve().parents[2]
 # The credentials the knowledge-base issue names (docs/catalog-format.md, "Required credential ids").
 REQUIRED = set(
-    ["google-it-support", "google-data-analytics", "google-cybersecurity", "google-project-management", "google-ux-design", "google-digital-marketing-ecommerce", "google-advanced-data-analytics", "ibm-data-analyst", "ibm-data-science", "ibm-cybersecurity-analyst", "meta-front-end-developer", "meta-social-media-marketing", "microsoft-azure-fundamentals-az-900", "microsoft-power-bi-data-analyst-pl-300", "microsoft-office-specialist-excel", "aws-cloud-practitioner", "aws-solutions-architect-associate", "comptia-a-plus", "comptia-network-plus", "comptia-security-plus", "comptia-linux-plus", "cisco-ccna", "isc2-certified-in-cybersecurity", "pmi-capm", "pmi-pmp", "shrm-cp", "hrci-aphr", "salesforce-administrator", "hubspot-inbound-marketing", "intuit-bookkeeping", "redhat-rhcsa", "nha-ccma", "nha-cpt", "ptcb-cpht", "texas-hhsc-cna", "american-welding-society-certified-welder", "epa-section-608", "osha-10-construction", "osha-30-construction", "asq-six-sigma-green-belt", "atd-instructional-design-certificate"]
+    [
+        "google-it-support",
+        "google-data-analytics",
+        "google-cybersecurity",
+        "google-project-management",
+        "google-ux-design",
+        "google-digital-marketing-ecommerce",
+        "google-advanced-data-analytics",
+        "ibm-data-analyst",
+        "ibm-data-science",
+        "ibm-cybersecurity-analyst",
+        "meta-front-end-developer",
+        "meta-social-media-marketing",
+        "microsoft-azure-fundamentals-az-900",
+        "microsoft-power-bi-data-analyst-pl-300",
+        "microsoft-office-specialist-excel",
+        "aws-cloud-practitioner",
+        "aws-solutions-architect-associate",
+        "comptia-a-plus",
+        "comptia-network-plus",
+        "comptia-security-plus",
+        "comptia-linux-plus",
+        "cisco-ccna",
+        "isc2-certified-in-cybersecurity",
+        "pmi-capm",
+        "pmi-pmp",
+        "shrm-cp",
+        "hrci-aphr",
+        "salesforce-administrator",
+        "hubspot-inbound-marketing",
+        "intuit-bookkeeping",
+        "redhat-rhcsa",
+        "nha-ccma",
+        "nha-cpt",
+        "ptcb-cpht",
+        "texas-hhsc-cna",
+        "american-welding-society-certified-welder",
+        "epa-section-608",
+        "osha-10-construction",
+        "osha-30-construction",
+        "asq-six-sigma-green-belt",
+        "atd-instructional-design-certificate",
+    ]
 )
 
 
