@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,16 +22,12 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from bot.supervisor import free_port
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results" / "search_api.json"
 FILTERS = [{}, {}, {"max_cost": "300", "level": "beginner"}, {}, {"format": "online"}, {}]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_web(port: int, log: Path) -> subprocess.Popen:

@@ -218,7 +218,6 @@ class CredentialSearch:
         self._bm25 = BM25Okapi([tokenize(d.text) for d in self.docs]) if self.docs else None
         # Ranking uses its own BM25 over normalized terms (stop words out, light stemming).
         self._lexical = BM25Okapi([lexical_terms(d.text) for d in self.docs]) if self.docs else None
-        self._pos = {d.num: i for i, d in enumerate(self.docs)}
         self._idf = dict(self._bm25.idf) if self._bm25 is not None else {}
 
     def find_by_name(self, text: str) -> str | None:

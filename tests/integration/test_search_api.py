@@ -4,7 +4,6 @@ against the DB and index that the test session built (same STACKWISE_VAR_DIR).""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.supervisor import free_port
+
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 FIELDS = {"id", "name", "provider", "type", "url", "cost_usd", "hours", "score", "why"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +31,7 @@ def api(built, settings, tmp_path_factory):
         build_credential_index(settings, engine, read_meta(engine, "fingerprint"), progress=False)
     finally:
         engine.dispose()
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, STACKWISE_VAR_DIR=str(settings.var_dir), HF_HUB_OFFLINE="1")
     log = tmp_path_factory.mktemp("web") / "web.log"
     with open(log, "wb") as out:
