@@ -7,6 +7,7 @@ ports. A port already in use is a clear error naming the port.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 import signal
@@ -24,10 +25,43 @@ from bot.training import model_path
 from knowledge.config import REPO_ROOT, Settings
 
 SOCKET_CHANNEL = "bot.web.socket_channel.StackwiseSocketIO"
+REST_CHANNEL = "bot.web.rest_channel.StackwiseRest"
 
 
 class PortInUse(RuntimeError):
     pass
+
+
+class InsecureConfig(RuntimeError):
+    """A configuration `stackwise serve` refuses to start with."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_rasa_exposure(settings: Settings) -> None:
+    """Rasa's HTTP API (model, trackers, events) outside loopback only with a token."""
+    sec = settings.security
+    if not is_loopback(sec.rasa_host) and not sec.rasa_token:
+        raise InsecureConfig(
+            f"STACKWISE_RASA_HOST={sec.rasa_host} exposes Rasa's HTTP API beyond this machine: "
+            "set STACKWISE_RASA_TOKEN to a long random secret (e.g. `openssl rand -hex 32`), "
+            "or keep STACKWISE_RASA_HOST=127.0.0.1"
+        )
+
+
+def rasa_local_url(settings: Settings, port: int) -> str:
+    """Where the other processes reach Rasa: its bind address, or 127.0.0.1 for a wildcard."""
+    host = settings.security.rasa_host.strip("[]")
+    if host in ("0.0.0.0", "::", "") or is_loopback(host):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -71,10 +105,13 @@ def _wait_http(url: str, deadline: float, proc: subprocess.Popen, name: str) -> 
 
 def runtime_credentials(source: Path, target: Path) -> Path:
     """credentials.yml for this run: Rasa's plain `socketio` channel is replaced by the widget's
-    (same settings; it checks the web app's socket token and sends credential cards)."""
+    (same settings; it checks the web app's socket token and sends credential cards), and `rest`
+    by one that checks input and rate limits (bot.web.rest_channel)."""
     creds = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     if "socketio" in creds:
         creds[SOCKET_CHANNEL] = creds.pop("socketio") or {}
+    if "rest" in creds:
+        creds[REST_CHANNEL] = creds.pop("rest") or {}
     target.write_text(yaml.safe_dump(creds, sort_keys=False), encoding="utf-8")
     return target
 
@@ -102,6 +139,7 @@ class Stack:
         )
 
     def start(self, timeout: float = 240.0) -> None:
+        check_rasa_exposure(self.settings)
         for label, port in (
             ("Rasa", self.ports.rasa),
             ("actions", self.ports.actions),
@@ -136,13 +174,12 @@ class Stack:
             HF_HUB_OFFLINE="1",
             TRANSFORMERS_OFFLINE="1",
             TOKENIZERS_PARALLELISM="false",
-            STACKWISE_RASA_URL=f"http://127.0.0.1:{self.ports.rasa}",
+            STACKWISE_RASA_URL=rasa_local_url(self.settings, self.ports.rasa),
             STACKWISE_WEB_PORT=str(self.ports.web),
             STACKWISE_VAR_DIR=str(self.settings.var_dir),
             STACKWISE_DATABASE_URL=self.settings.database_url,
             STACKWISE_INDEX_DIR=str(self.settings.index_dir),
         )
-        bindir = Path(sys.executable).parent
         self._spawn(
             "actions",
             [
@@ -154,16 +191,20 @@ class Stack:
                 "-p",
                 str(self.ports.actions),
             ],
-            env,
+            # Only Rasa calls the action server (rasa_sdk binds 0.0.0.0 unless told otherwise).
+            dict(env, SANIC_HOST="127.0.0.1"),
         )
         self._spawn(
             "rasa",
             [
-                str(bindir / "rasa"),
+                # `rasa`, with --auth-token from STACKWISE_RASA_TOKEN (never on a command line).
+                sys.executable,
+                "-m",
+                "bot.rasa_run",
                 "run",
                 "--enable-api",
                 "-i",
-                "127.0.0.1",
+                self.settings.security.rasa_host,
                 "-p",
                 str(self.ports.rasa),
                 "-m",
@@ -200,7 +241,10 @@ class Stack:
                 f"http://127.0.0.1:{self.ports.web}/healthz", deadline, self.procs["web"], "web app"
             )
             _wait_http(
-                f"http://127.0.0.1:{self.ports.rasa}/", deadline, self.procs["rasa"], "Rasa server"
+                rasa_local_url(self.settings, self.ports.rasa) + "/",
+                deadline,
+                self.procs["rasa"],
+                "Rasa server",
             )
         except BaseException:
             self.stop()

@@ -7,6 +7,7 @@ runtime state under ``var/``, the catalog under ``knowledge/catalog/``, referenc
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +42,57 @@ class RankWeights:
     credit: float = 0.02
 
 
+def _env_list(name: str, default: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in _env(name, default).split(",") if x.strip())
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name, "1" if default else "0").strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{PREFIX}{name} must be 1/0 (true/false), got {raw!r}")
+
+
+def _networks(name: str, default: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses or networks (CIDR), checked here."""
+    items = _env_list(name, default)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{PREFIX}{name}: {item!r} is not an IP address or network") from exc
+    return items
+
+
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1"
+
+
+@dataclass(frozen=True)
+class Security:
+    """Limits on public endpoints and who may use Rasa's HTTP API (docs/architecture.md,
+    "Security"). A rate of 0 turns that limit off."""
+
+    # Where Rasa listens. Anything but loopback requires ``rasa_token`` (`stackwise serve`
+    # refuses to start without one).
+    rasa_host: str = "127.0.0.1"
+    # Token for Rasa's HTTP API (``--auth-token``); from the environment only, never printed.
+    rasa_token: str | None = field(default=None, repr=False)
+    # Requests per minute from one client IP to the public endpoints (web API, chat channels).
+    ip_per_min: float = 600.0
+    # Chat messages per minute in one conversation (sender / session id).
+    session_per_min: float = 30.0
+    # Console log-in attempts per minute for one e-mail address, and from one IP.
+    login_per_min: float = 10.0
+    login_ip_per_min: float = 50.0
+    # Clients exempt from the IP and conversation limits (not from the log-in limits): by
+    # default loopback, i.e. the web app's own calls to Rasa, benchmarks and local use.
+    exempt: tuple[str, ...] = tuple(LOOPBACK_NETWORKS.split(","))
+    # Peers whose X-Forwarded-For header names the real client (a reverse proxy in front).
+    trusted_proxies: tuple[str, ...] = tuple(LOOPBACK_NETWORKS.split(","))
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -59,6 +111,11 @@ class Settings:
     max_message_chars: int
     encoder_threads: int
     weights: RankWeights = field(default_factory=RankWeights)
+    # The socket.io URL browsers use when Rasa is behind a proxy (default: this host, Rasa's port).
+    public_socket_url: str | None = None
+    # False: the widget uses REST (/api/chat) only.
+    widget_sockets: bool = True
+    security: Security = field(default_factory=Security)
 
     @property
     def patterns_path(self) -> Path:
@@ -107,4 +164,29 @@ def get_settings() -> Settings:
         # core is busy serving requests (measured in docs/benchmarks.md).
         encoder_threads=int(_env("ENCODER_THREADS", "1")),
         weights=weights,
+        public_socket_url=_env("PUBLIC_SOCKET_URL", "").strip().rstrip("/") or None,
+        widget_sockets=_env_bool("WIDGET_SOCKETS", True),
+        security=_security(),
+    )
+
+
+def _security() -> Security:
+    rates = {
+        name: _env_float(env, default)
+        for name, env, default in (
+            ("ip_per_min", "RATE_LIMIT_IP_PER_MIN", Security.ip_per_min),
+            ("session_per_min", "RATE_LIMIT_SESSION_PER_MIN", Security.session_per_min),
+            ("login_per_min", "RATE_LIMIT_LOGIN_PER_MIN", Security.login_per_min),
+            ("login_ip_per_min", "RATE_LIMIT_LOGIN_IP_PER_MIN", Security.login_ip_per_min),
+        )
+    }
+    for name, value in rates.items():
+        if value < 0:
+            raise ValueError(f"rate limit {name} must be >= 0 (0 turns it off), got {value}")
+    return Security(
+        rasa_host=_env("RASA_HOST", "127.0.0.1").strip() or "127.0.0.1",
+        rasa_token=_env("RASA_TOKEN", "") or None,
+        exempt=_networks("RATE_LIMIT_EXEMPT", LOOPBACK_NETWORKS),
+        trusted_proxies=_networks("TRUSTED_PROXIES", LOOPBACK_NETWORKS),
+        **rates,
     )

@@ -1,13 +1,10 @@
 """Sanic web app. Thin: it validates input, calls knowledge/, and proxies chat to Rasa's REST channel
-(Rasa's HTTP API stays on 127.0.0.1)."""
+(Rasa's HTTP API stays on 127.0.0.1). Input checks and rate limits: ``bot.web.guard``."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import os
-import re
 import uuid
 from dataclasses import asdict
 from functools import partial
@@ -20,21 +17,38 @@ from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
 
 from bot.web import console
+from bot.web.guard import (
+    MAX_BODY,
+    Guard,
+    Refused,
+    check_sender,
+    check_text,
+    parse_json_object,
+)
 from knowledge import tenants
 from knowledge.config import get_settings
 from knowledge.recommend import MAX_K, InvalidQuery, SearchFilters
 from knowledge.services import Services, get_services
+from knowledge.skills import MAX_TEXT_CHARS
 
 STATIC = Path(__file__).with_name("static")
-MAX_BODY = 64 * 1024
-SENDER_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-    "script-src 'self'; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'",
+    "script-src 'self'; connect-src 'self'; object-src 'none'; form-action 'self'; "
+    "frame-ancestors 'self'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "SAMEORIGIN",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
+# The console is server-rendered without any script: nothing may run there at all.
+CONSOLE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+# Requests counted against the client's IP (STACKWISE_RATE_LIMIT_IP_PER_MIN).
+RATE_LIMITED_PREFIXES = ("/api/",)
 
 
 CORS_HEADERS = {
@@ -83,15 +97,11 @@ def _bool(args: Any, name: str) -> bool:
 
 
 def _json_body(request: Request) -> dict[str, Any]:
-    if len(request.body or b"") > MAX_BODY:
-        raise BadRequest(f"request body is larger than {MAX_BODY} bytes")
-    try:
-        body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("request body must be valid JSON") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    return body
+    return parse_json_object(request.body)
+
+
+def _refusal(exc: Refused) -> response.HTTPResponse:
+    return response.json(exc.body(), status=exc.status, headers=exc.headers())
 
 
 def own_origin(request: Request) -> str:
@@ -124,7 +134,9 @@ def create_app(services: Services | None = None) -> Sanic:
     # Sanic's ceiling (default 8 KiB): long ?q= values reach the handler and get a clear 400.
     app.config.REQUEST_MAX_HEADER_SIZE = 16_384
     settings = get_settings()
+    guard = Guard.from_settings(settings)
     app.ctx.services = services
+    app.ctx.guard = guard
 
     def svc() -> Services:
         if app.ctx.services is None:
@@ -143,10 +155,32 @@ def create_app(services: Services | None = None) -> Sanic:
     async def _stop(app_: Sanic, _loop) -> None:
         await app_.ctx.http.close()
 
+    def client_ip(request: Request) -> str:
+        return guard.client_ip(request.ip, request.headers.get("x-forwarded-for"))
+
+    @app.middleware("request")
+    async def _rate_limit(request: Request):
+        if request.method == "OPTIONS" or not request.path.startswith(RATE_LIMITED_PREFIXES):
+            return None
+        request.ctx.client_ip = client_ip(request)
+        try:
+            guard.check_ip(request.ctx.client_ip)
+        except Refused as exc:
+            # Readable by the widget on another origin: a 429 carries no data.
+            return with_cors(request, _refusal(exc))
+        return None
+
     @app.middleware("response")
-    async def _headers(_request: Request, resp: response.HTTPResponse) -> None:
+    async def _headers(request: Request, resp: response.HTTPResponse) -> None:
+        if request.path.startswith("/console"):
+            resp.headers.setdefault("Content-Security-Policy", CONSOLE_CSP)
+            resp.headers.setdefault("X-Frame-Options", "DENY")
         for k, v in SECURITY_HEADERS.items():
             resp.headers.setdefault(k, v)
+
+    @app.exception(Refused)
+    async def _refused(_request: Request, exc: Refused):
+        return _refusal(exc)
 
     @app.exception(BadRequest)
     async def _bad_request(_request: Request, exc: BadRequest):
@@ -193,8 +227,7 @@ def create_app(services: Services | None = None) -> Sanic:
     async def skills(request: Request):
         body = _json_body(request)
         text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise BadRequest("'text' must be a non-empty string")
+        check_text(text, MAX_TEXT_CHARS, name="text")  # offsets stay those of the text as sent
         try:
             mentions = await blocking(svc().skills.extract, text)
         except ValueError as exc:
@@ -208,9 +241,8 @@ def create_app(services: Services | None = None) -> Sanic:
         return tenant_id, tenants.get_tenant(svc().engine, tenant_id, svc().app_engine)
 
     def socket_url(request: Request) -> str:
-        public = os.environ.get("STACKWISE_PUBLIC_SOCKET_URL")
-        if public:
-            return public.rstrip("/")
+        if settings.public_socket_url:
+            return settings.public_socket_url
         rasa = urlsplit(settings.rasa_url)
         host = urlsplit(own_origin(request)).hostname or "127.0.0.1"
         if ":" in host:
@@ -272,7 +304,7 @@ def create_app(services: Services | None = None) -> Sanic:
             if not tenants.valid_anonymous_session_id(session_id):
                 session_id = uuid.uuid4().hex
         origin = request.headers.get("origin") or own_origin(request)
-        sockets = os.environ.get("STACKWISE_WIDGET_SOCKETS", "1") not in ("0", "false", "no")
+        sockets = settings.widget_sockets
         metadata = tenants.sign_metadata(
             session_id, tenant_id=tenant.id if tenant else None, student=student
         )
@@ -302,18 +334,16 @@ def create_app(services: Services | None = None) -> Sanic:
             return _error(403, "this website is not allowed to use this chat")
         if request.method == "OPTIONS":
             return with_cors(request, response.empty())
-        body = _json_body(request)
-        sender, message = body.get("sender"), body.get("message")
-        if not isinstance(sender, str) or not SENDER_RE.match(sender):
-            raise BadRequest(
-                "'sender' must be 1-64 characters of letters, digits, '_', '-', '.', ':'"
+        try:
+            body = _json_body(request)
+            sender = check_sender(body.get("sender"))
+            guard.check_session(
+                getattr(request.ctx, "client_ip", None) or client_ip(request), sender
             )
-        if not isinstance(message, str) or not message.strip():
-            raise BadRequest("'message' must be a non-empty string")
-        if len(message) > settings.max_message_chars:
-            raise BadRequest(
-                f"message is too long ({len(message)} characters; the limit is {settings.max_message_chars})"
-            )
+            message = check_text(body.get("message"), settings.max_message_chars)
+        except Refused as exc:
+            # The widget on an allowed origin must be able to read why.
+            return with_cors(request, _refusal(exc))
         payload: dict[str, Any] = {"sender": sender, "message": message}
         meta = body.get("metadata")
         blob = meta.get(tenants.METADATA_KEY) if isinstance(meta, dict) else None
@@ -347,6 +377,9 @@ def create_app(services: Services | None = None) -> Sanic:
         app_engine=lambda: svc().app_engine,
         knowledge_engine=lambda: svc().engine,
         rasa_url=settings.rasa_url,
+        rasa_token=settings.security.rasa_token,
+        guard=guard,
+        client_ip=client_ip,
         blocking=blocking,
     )
 

@@ -1,10 +1,15 @@
-"""Rasa socket.io channel for the widget: Rasa's own channel with three changes.
+"""Rasa socket.io channel for the widget: Rasa's own channel with four changes.
 
 1. The handshake needs a socket token from the web app (``/api/widget-config`` issues it only to
    allowed origins), and the handshake's ``Origin`` must be the one the token was issued for.
 2. A signed-in student's session id (``st-...``) can only be joined with a token issued for it.
 3. Custom payloads (credential cards) are sent as ``{"custom": {...}}``; Rasa's channel passes
    them to ``sio.emit(**payload)``, which fails for any payload without a ``data`` key.
+4. Messages are checked like the REST channel's (``bot.web.guard``: type, length, control
+   characters; per-IP and per-conversation rate limits, handshakes count against the IP). A
+   refused message is answered with a ``stackwise_error`` event ``{"error", "status",
+   "retry_after_s"}`` instead of being cut or dropped silently; frames over ``MAX_BODY`` bytes
+   close the connection (engine.io's limit).
 
 Used by ``stackwise serve`` (see ``bot.supervisor.runtime_credentials``); in credentials.yml it is
 ``bot.web.socket_channel.StackwiseSocketIO`` with the same settings as ``socketio``.
@@ -23,7 +28,10 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from bot.web.guard import MAX_BODY, Guard, Refused, check_text
+from knowledge.config import get_settings
 from knowledge.tenants import (
     SESSION_ID_RE,
     STUDENT_SESSION_PREFIX,
@@ -32,6 +40,7 @@ from knowledge.tenants import (
 )
 
 logger = logging.getLogger(__name__)
+ERROR_EVT = "stackwise_error"
 
 
 class StackwiseSocketIOOutput(SocketIOOutput):
@@ -53,7 +62,12 @@ class StackwiseSocketIO(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # Origins are checked against the socket token in `connect`, not by engine.io's CORS.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(
+            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_BODY
+        )
+        settings = get_settings()
+        guard = Guard.from_settings(settings)
+        ip_by_sid: dict[str, str] = {}
         bp = SocketBlueprint(sio, self.socketio_path, "stackwise_socketio_webhook", __name__)
         self.sio = sio
         ns = self.namespace
@@ -65,17 +79,28 @@ class StackwiseSocketIO(SocketIOInput):
 
         @sio.on("connect", namespace=ns)
         async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
+            request = environ.get("sanic.request")
+            ip = guard.client_ip(
+                getattr(request, "ip", None) or environ.get("REMOTE_ADDR"),
+                environ.get("HTTP_X_FORWARDED_FOR"),
+            )
+            try:
+                guard.check_ip(ip)
+            except Refused as exc:
+                raise SocketRefused(exc.message, exc.body()) from exc
             token = (auth or {}).get("token") if isinstance(auth, dict) else None
             try:
                 claims_by_sid[sid] = verify_socket_token(token, environ.get("HTTP_ORIGIN"))
             except InvalidToken as exc:
                 logger.info("socket.io handshake refused: %s", exc)
                 return False
+            ip_by_sid[sid] = ip
             return True
 
         @sio.on("disconnect", namespace=ns)
         async def disconnect(sid: str) -> None:
             claims_by_sid.pop(sid, None)
+            ip_by_sid.pop(sid, None)
 
         def allowed_session(sid: str, session_id: Any) -> bool:
             if not isinstance(session_id, str) or not SESSION_ID_RE.match(session_id):
@@ -95,16 +120,30 @@ class StackwiseSocketIO(SocketIOInput):
                 sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
 
+        async def refuse(sid: str, exc: Refused) -> None:
+            logger.info("socket.io message refused (%s): %s", exc.status, exc.message)
+            await sio.emit(ERROR_EVT, {**exc.body(), "status": exc.status}, room=sid)
+
         @sio.on(self.user_message_evt, namespace=ns)
         async def handle_message(sid: str, data: dict) -> None:
             if not isinstance(data, dict):
+                await refuse(sid, Refused(400, "a message must be a JSON object"))
                 return
             if self.session_persistence:
                 sender_id = data.get("session_id")
                 if not sender_id or not allowed_session(sid, sender_id):
+                    await refuse(sid, Refused(403, "session id refused"))
                     return
             else:
                 sender_id = sid
+            ip = ip_by_sid.get(sid, "unknown")
+            try:
+                guard.check_ip(ip)
+                guard.check_session(ip, sender_id)
+                text = check_text(data.get("message"), settings.max_message_chars)
+            except Refused as exc:
+                await refuse(sid, exc)
+                return
             metadata = data.get(self.metadata_key) or {}
             if isinstance(metadata, str):
                 try:
@@ -114,7 +153,7 @@ class StackwiseSocketIO(SocketIOInput):
             if not isinstance(metadata, dict):
                 metadata = {}
             message = UserMessage(
-                str(data.get("message", ""))[:4000],
+                text,
                 StackwiseSocketIOOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),

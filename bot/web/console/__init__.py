@@ -24,6 +24,7 @@ from sanic import Request, Sanic, response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.web.guard import Guard, Refused
 from knowledge import accounts, tenants
 from knowledge.intake import STATUSES, IntakeRecordRow, ensure_schema
 
@@ -139,6 +140,9 @@ def register(
     knowledge_engine: Callable[[], Any],
     rasa_url: str,
     blocking: Callable[..., Awaitable[Any]],
+    guard: Guard,
+    client_ip: Callable[[Request], str],
+    rasa_token: str | None = None,
 ) -> None:
     app.static("/console/static", str(HERE / "static"), name="console_static")
 
@@ -229,6 +233,16 @@ def register(
             return render("login.html", 403, csrf="", error="The form expired; reload the page.")
         email = (request.form.get("email") or "")[:320]
         password = (request.form.get("password") or "")[:1000]
+        try:
+            guard.check_login(client_ip(request), email)
+        except Refused as exc:
+            token = secrets.token_urlsafe(24)
+            resp = render(
+                "login.html", 429, csrf=token, error=exc.message[:1].upper() + exc.message[1:] + "."
+            )
+            resp.headers.update(exc.headers())
+            set_cookie(resp, request, LOGIN_CSRF_COOKIE, token, 3600)
+            return resp
         user = await blocking(accounts.authenticate, app_engine(), email, password)
         if user is None:
             token = secrets.token_urlsafe(24)
@@ -287,8 +301,11 @@ def register(
             )
         transcript, transcript_error = [], None
         url = f"{rasa_url}/conversations/{quote(record['sender_id'], safe='')}/tracker"
+        params = {"token": rasa_token} if rasa_token else None  # Rasa's HTTP API token
         try:
-            async with request.app.ctx.http.get(url, timeout=aiohttp.ClientTimeout(total=10)) as r:
+            async with request.app.ctx.http.get(
+                url, params=params, timeout=aiohttp.ClientTimeout(total=10)
+            ) as r:
                 if r.status == 200:
                     transcript = transcript_from_tracker(await r.json())
                 else:

@@ -77,7 +77,8 @@
     log.appendChild(li);
   }
 
-  async function send(message, shown) {
+  // typed: from the composer; if refused or not delivered, the text goes back there.
+  async function send(message, shown, typed) {
     bubble("user", shown || message);
     try {
       const r = await fetch("/api/chat", {
@@ -85,8 +86,12 @@
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ sender, message }),
       });
-      const data = await r.json();
-      if (!r.ok) { bubble("bot error", data.error || "Something went wrong."); return; }
+      const data = await r.json().catch(() => ({}));
+      if (!r.ok) {
+        bubble("bot error", data.error || "Something went wrong.");
+        if (typed && !input.value) input.value = message;
+        return;
+      }
       for (const m of data.messages) {
         if (m.text) bubble("bot", m.text);
         if (m.custom && m.custom.type === "credential_cards") cards(m.custom.cards || []);
@@ -94,6 +99,7 @@
       }
     } catch (e) {
       bubble("bot error", "Can't reach Stackwise right now. Please try again.");
+      if (typed && !input.value) input.value = message;
     }
   }
 
@@ -102,7 +108,7 @@
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
-    send(text);
+    send(text, null, true);
   });
   send("hello");
 })();

@@ -162,7 +162,16 @@
 
     var wrap = el("div", { "class": "root" });
     var launcher = el("button", { type: "button", "class": "launcher", "aria-expanded": "false", "aria-controls": "sw-panel", "aria-label": "Open chat with Stackwise" });
-    launcher.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"/></svg>';
+    // Built node by node: the widget never parses HTML (also fine under Trusted Types).
+    var SVG = "http://www.w3.org/2000/svg";
+    var icon = document.createElementNS(SVG, "svg");
+    icon.setAttribute("viewBox", "0 0 24 24");
+    icon.setAttribute("aria-hidden", "true");
+    icon.setAttribute("focusable", "false");
+    var iconPath = document.createElementNS(SVG, "path");
+    iconPath.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z");
+    icon.appendChild(iconPath);
+    launcher.appendChild(icon);
     var panel = el("section", { id: "sw-panel", "class": "panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "sw-title" });
     panel.hidden = true;
     var head = el("div", { "class": "head" });
@@ -201,6 +210,7 @@
     var typingTimer = null;
     var unavailable = false;
     var greeted = false;
+    var lastSent = "";
 
     function setComposer(enabled) { input.disabled = !enabled; sendBtn.disabled = !enabled; }
     setComposer(false);
@@ -281,6 +291,13 @@
 
     function note(text) { renderEntry({ r: "n", t: text }, false); } // shown, not kept
 
+    // The server refused a message (too long, too fast, ...): say why and give the text back.
+    function refused(error) {
+      showTyping(false);
+      note(String(error || "That message could not be sent."));
+      if (lastSent && !input.value) input.value = lastSent;
+    }
+
     function showTyping(on) {
       typingInner.hidden = !on;
       clearTimeout(typingTimer);
@@ -317,13 +334,16 @@
         body: JSON.stringify({ sender: sessionId, message: text, metadata: cfg && cfg.metadata }),
       }).then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (data) {
-          if (!r.ok) throw new Error(data.error || "HTTP " + r.status);
+          if (r.status >= 400 && r.status < 500 && typeof data.error === "string") {
+            refused(data.error);
+            return;
+          }
+          if (!r.ok) throw new Error("HTTP " + r.status);
           (data.messages || []).forEach(receive);
           showTyping(false);
         });
       }).catch(function () {
-        showTyping(false);
-        note("Sorry, I can't reach the advisor right now. Please try again in a moment.");
+        refused("Sorry, I can't reach the advisor right now. Please try again in a moment.");
       });
     }
 
@@ -356,6 +376,7 @@
             if (ev2[0] === "session_confirm") { s.ready = true; backoff = 1000; }
             else if (ev2[0] === "bot_uttered") receive(ev2[1]);
             else if (ev2[0] === "session_error") ws.close();
+            else if (ev2[0] === "stackwise_error") refused(ev2[1] && ev2[1].error);
           }
         }
       };
@@ -378,7 +399,7 @@
     function send(text, shown, hidden) {
       text = String(text || "").trim();
       if (!text || !cfg) return;
-      if (!hidden) add({ r: "u", t: shown || text });
+      if (!hidden) { add({ r: "u", t: shown || text }); lastSent = shown ? "" : text; }
       showTyping(true);
       if (sock && sock.ready && sock.ws.readyState === 1) {
         sock.ws.send("42" + JSON.stringify(["user_uttered", { message: text, session_id: sessionId, metadata: cfg.metadata }]));

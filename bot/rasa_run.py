@@ -1,0 +1,27 @@
+"""`python -m bot.rasa_run ARGS...`: `rasa ARGS...` with ``--auth-token`` taken from
+``STACKWISE_RASA_TOKEN``.
+
+``stackwise serve`` starts Rasa this way so that the HTTP API token never appears on a command
+line, where every local user could read it (``ps``, ``/proc/<pid>/cmdline``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from knowledge.config import get_settings
+
+
+def main() -> int:
+    token = get_settings().security.rasa_token
+    args = sys.argv[1:]
+    if token and "--auth-token" not in args:
+        args += ["--auth-token", token]
+    sys.argv = ["rasa", *args]
+    from rasa.__main__ import main as rasa_main
+
+    return rasa_main() or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
