@@ -23,6 +23,7 @@ INTERRUPTIONS = frozenset(
         "bot_challenge",
         "help",
         "human_handoff",
+        "delete_my_data",
         "restart",
         "out_of_scope",
         "goodbye",

@@ -1,4 +1,4 @@
-"""`stackwise` command line: build, stats, search, skills, catalog, user, train, serve."""
+"""`stackwise` command line: build, stats, search, skills, catalog, user, train, privacy, serve."""
 
 from __future__ import annotations
 
@@ -176,6 +176,44 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_privacy_delete(args: argparse.Namespace) -> int:
+    from knowledge.config import get_settings
+    from knowledge.privacy import configured_stores, erase_conversations, erase_student
+
+    if args.institution is not None and args.student is None:
+        raise ValueError("--institution goes with --student")
+    with configured_stores(get_settings()) as stores:
+        if args.student is not None:
+            report = erase_student(
+                student_id=args.student, institution_id=args.institution, **stores.kwargs()
+            )
+        else:
+            report = erase_conversations(conversation_ids=args.session, **stores.kwargs())
+    if args.json:
+        _print(report.to_dict(), True)
+    else:
+        print(f"deleted {report.summary()}")
+    return 0
+
+
+def cmd_privacy_purge(args: argparse.Namespace) -> int:
+    from knowledge.config import get_settings
+    from knowledge.privacy import configured_stores, purge_expired
+
+    settings = get_settings()
+    days = settings.retention_days if args.older_than_days is None else args.older_than_days
+    if args.older_than_days is None and days <= 0:
+        print("retention is off (STACKWISE_RETENTION_DAYS=0): nothing purged")
+        return 0
+    with configured_stores(settings) as stores:
+        report = purge_expired(older_than_days=days, **stores.kwargs())
+    if args.json:
+        _print({"older_than_days": days, **report.to_dict()}, True)
+    else:
+        print(f"purged data older than {days:g} days: {report.summary()}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="stackwise", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -241,6 +279,26 @@ def parser() -> argparse.ArgumentParser:
     ua.add_argument("--institution", help="institution id (required for advisers)")
     ua.add_argument("--replace", action="store_true", help="reset an existing user")
     ua.set_defaults(func=cmd_user_add)
+
+    pv = sub.add_parser("privacy", help="delete a learner's data; purge expired data")
+    pvsub = pv.add_subparsers(dest="privacy_command", required=True)
+    pd = pvsub.add_parser(
+        "delete",
+        help="delete conversations (tracker events, intake records, log lines) by session id "
+        "or by a signed-in student's id",
+    )
+    who = pd.add_mutually_exclusive_group(required=True)
+    who.add_argument("--session", action="append", help="conversation (session) id; repeatable")
+    who.add_argument("--student", help="student id (verified portal sign-in)")
+    pd.add_argument("--institution", help="with --student: only at this institution")
+    pd.add_argument("--json", action="store_true")
+    pd.set_defaults(func=cmd_privacy_delete)
+    pp = pvsub.add_parser(
+        "purge", help="delete data older than the retention period (STACKWISE_RETENTION_DAYS)"
+    )
+    pp.add_argument("--older-than-days", type=float, help="override the retention period")
+    pp.add_argument("--json", action="store_true")
+    pp.set_defaults(func=cmd_privacy_purge)
 
     v = sub.add_parser("serve", help="start actions (5055), Rasa (5005) and the web app (8000)")
     v.set_defaults(func=cmd_serve)

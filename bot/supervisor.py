@@ -21,10 +21,12 @@ from pathlib import Path
 
 import yaml
 
+from bot.endpoints import write_runtime_endpoints
 from bot.training import model_path
 from knowledge.config import REPO_ROOT, Settings
 
 SOCKET_CHANNEL = "bot.web.socket_channel.StackwiseSocketIO"
+PURGE_EVERY_S = 24 * 3600  # `stackwise serve` purges expired data once a day
 REST_CHANNEL = "bot.web.rest_channel.StackwiseRest"
 
 
@@ -156,13 +158,10 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         run_dir = self.settings.var_dir / "run"
         run_dir.mkdir(parents=True, exist_ok=True)
-        endpoints = run_dir / f"endpoints-{self.ports.rasa}.yml"
-        template = (REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8")
-        endpoints.write_text(
-            template.replace(
-                "http://localhost:5055/webhook", f"http://127.0.0.1:{self.ports.actions}/webhook"
-            ),
-            encoding="utf-8",
+        endpoints = write_runtime_endpoints(
+            self.settings,
+            f"http://127.0.0.1:{self.ports.actions}/webhook",
+            run_dir / f"endpoints-{self.ports.rasa}.yml",
         )
         credentials = runtime_credentials(
             REPO_ROOT / "credentials.yml", run_dir / f"credentials-{self.ports.rasa}.yml"
@@ -179,6 +178,8 @@ class Stack:
             STACKWISE_VAR_DIR=str(self.settings.var_dir),
             STACKWISE_DATABASE_URL=self.settings.database_url,
             STACKWISE_INDEX_DIR=str(self.settings.index_dir),
+            # No access logs (Rasa, action server): URLs can carry conversation ids and queries.
+            SANIC_ACCESS_LOG="false",
         )
         self._spawn(
             "actions",
@@ -269,6 +270,18 @@ class Stack:
         return [name for name, p in self.procs.items() if p.poll() is not None]
 
 
+def scheduled_purge(settings: Settings) -> None:
+    """Purge what is past the retention period; a failure is reported, never fatal."""
+    from knowledge.privacy import configured_stores, purge_expired
+
+    try:
+        with configured_stores(settings) as stores:
+            report = purge_expired(older_than_days=settings.retention_days, **stores.kwargs())
+        print(f"Retention purge ({settings.retention_days} days): {report.summary()}", flush=True)
+    except Exception as exc:  # noqa: BLE001 - the servers keep running; tried again tomorrow
+        print(f"Retention purge failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+
 def serve_forever(settings: Settings) -> int:
     ports = Ports(settings.rasa_port, settings.actions_port, settings.web_port)
     stack = Stack(settings, ports, settings.var_dir / "logs")
@@ -289,7 +302,13 @@ def serve_forever(settings: Settings) -> int:
         stack.start()
         print(f"Stackwise is up in {time.perf_counter() - started:.1f}s.", flush=True)
         print(f"Chat with the advisor at {stack.chat_url}   (Ctrl-C stops everything)", flush=True)
+        last_purge: float | None = None
         while True:
+            if settings.retention_days > 0 and (
+                last_purge is None or time.time() - last_purge >= PURGE_EVERY_S
+            ):
+                last_purge = time.time()
+                scheduled_purge(settings)
             dead = stack.dead()
             if dead:
                 print(

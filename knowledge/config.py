@@ -110,6 +110,8 @@ class Settings:
     actions_port: int
     max_message_chars: int
     encoder_threads: int
+    tracker_store_url: str
+    retention_days: int
     weights: RankWeights = field(default_factory=RankWeights)
     # The socket.io URL browsers use when Rasa is behind a proxy (default: this host, Rasa's port).
     public_socket_url: str | None = None
@@ -163,6 +165,11 @@ def get_settings() -> Settings:
         # Torch threads for query encoding in servers. One thread does not stall when the other
         # core is busy serving requests (measured in docs/benchmarks.md).
         encoder_threads=int(_env("ENCODER_THREADS", "1")),
+        # Rasa's conversation events (bot/tracker_store.py); PostgreSQL when Rasa is scaled out.
+        tracker_store_url=_env("TRACKER_STORE_URL", f"sqlite:///{var_dir / 'tracker.db'}"),
+        # Conversations, intake records and log lines older than this are purged
+        # (`stackwise privacy purge`, daily under `stackwise serve`); 0 turns the purge off.
+        retention_days=int(_env("RETENTION_DAYS", "365")),
         weights=weights,
         public_socket_url=_env("PUBLIC_SOCKET_URL", "").strip().rstrip("/") or None,
         widget_sockets=_env_bool("WIDGET_SOCKETS", True),
