@@ -23,10 +23,11 @@ def training_inputs(settings: Settings) -> list[Path]:
             for p in (REPO_ROOT / folder).rglob("*")
             if p.is_file() and "__pycache__" not in p.parts
         )
-    # The component's matching logic lives in knowledge/: its code is an input too.
+    # The components use code in knowledge/ (skill matching, sentence encoder): inputs too.
     files += [
         REPO_ROOT / "knowledge" / "skills.py",
         REPO_ROOT / "knowledge" / "skill_words.py",
+        REPO_ROOT / "knowledge" / "embed.py",
         settings.patterns_path,
     ]
     return files
