@@ -36,8 +36,6 @@ INTERRUPTIONS = frozenset(
         "ask_more",
         "ask_cheaper",
         "ask_shorter",
-        "ask_online",
-        "ask_in_person",
         "ask_skill_gap",
         "ask_occupation_facts",
         "nlu_fallback",

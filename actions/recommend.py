@@ -193,11 +193,6 @@ class ActionRefineRecommendations(Action):
             known = [f["hours"] for f in facts.values() if f["hours"] is not None]
             filters = dataclasses.replace(filters, max_hours=(min(known) - 1) if known else 100_000)
             note = "shorter options (with recorded hours)"
-        elif intent in ("ask_online", "ask_in_person"):
-            fmt = "online" if intent == "ask_online" else "in_person"
-            filters = dataclasses.replace(filters, format=fmt)
-            events.append(SlotSet("format", fmt))
-            note = "online options" if fmt == "online" else "in-person options"
         else:
             note = "more options"
         # "cheaper" and "shorter" compare recorded numbers: unknown costs can't be cheaper.
