@@ -283,7 +283,7 @@ def create_app(services: Services | None = None) -> Sanic:
         the web app's own origin or an origin the tenant allows."""
         tenant_id, tenant = await blocking(tenant_of, request)
         if tenant_id is not None and tenant is None:
-            return _error(404, f"unknown tenant {tenant_id!r}")
+            return _error(404, f"unknown tenant {tenant_id[:80]!r}")
         if not origin_ok(request, tenant):
             return _error(403, "this website is not allowed to embed this chat")
         if request.method == "OPTIONS":
@@ -329,7 +329,7 @@ def create_app(services: Services | None = None) -> Sanic:
     async def chat(request: Request):
         tenant_id, tenant = await blocking(tenant_of, request)
         if tenant_id is not None and tenant is None:
-            return _error(404, f"unknown tenant {tenant_id!r}")
+            return _error(404, f"unknown tenant {tenant_id[:80]!r}")
         if not origin_ok(request, tenant):
             return _error(403, "this website is not allowed to use this chat")
         if request.method == "OPTIONS":

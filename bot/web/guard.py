@@ -69,8 +69,10 @@ def parse_json_object(body: bytes | None) -> dict[str, Any]:
         raise Refused(413, f"request body is larger than {MAX_BODY} bytes")
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise Refused(400, "request body must be valid JSON") from exc
+    except RecursionError as exc:
+        raise Refused(400, "request body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise Refused(400, "request body must be a JSON object")
     return data

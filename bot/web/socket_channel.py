@@ -110,7 +110,7 @@ class StackwiseSocketIO(SocketIOInput):
             return True
 
         @sio.on("session_request", namespace=ns)
-        async def session_request(sid: str, data: dict | None) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id") or uuid.uuid4().hex
             if not allowed_session(sid, session_id):
@@ -125,7 +125,7 @@ class StackwiseSocketIO(SocketIOInput):
             await sio.emit(ERROR_EVT, {**exc.body(), "status": exc.status}, room=sid)
 
         @sio.on(self.user_message_evt, namespace=ns)
-        async def handle_message(sid: str, data: dict) -> None:
+        async def handle_message(sid: str, data: Any = None) -> None:
             if not isinstance(data, dict):
                 await refuse(sid, Refused(400, "a message must be a JSON object"))
                 return

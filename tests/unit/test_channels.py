@@ -239,6 +239,7 @@ async def test_socket_refuses_bad_messages_and_passes_good_ones(sock):
             ({"message": 7, "session_id": sid}, "non-empty string"),
             ({"message": "tab\tok but bell\x07", "session_id": sid}, "U+0007"),
             ("just a string", "JSON object"),
+            (None, "JSON object"),
             ({"message": "hi", "session_id": "no"}, "session id refused"),
         ]:
             name, payload = await client.say(data)
