@@ -7,11 +7,23 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup build train serve lint validate unit rasa-test bench lock clean
+.PHONY: run run-scaled test setup build train serve lint validate unit rasa-test bench lock clean
 
 ## make run: set up what is missing, build, train if inputs changed, start everything.
 run: setup build train
 	$(BIN)/stackwise serve
+
+## make run-scaled: 2 Rasa replicas + 2 action servers behind a local proxy, on the local
+## PostgreSQL and Redis (databases created if missing; see docs/deployment.md). STACKWISE_* URLs
+## already set in the environment win.
+SCALED_PG ?= postgresql+psycopg2://postgres@127.0.0.1:5432
+SCALED_REDIS ?= redis://127.0.0.1:6379/0
+run-scaled: setup build train
+	STACKWISE_DATABASE_URL=$${STACKWISE_DATABASE_URL:-$(SCALED_PG)/stackwise} \
+	STACKWISE_APP_DATABASE_URL=$${STACKWISE_APP_DATABASE_URL:-$(SCALED_PG)/stackwise_app} \
+	STACKWISE_TRACKER_STORE_URL=$${STACKWISE_TRACKER_STORE_URL:-$(SCALED_PG)/stackwise_tracker} \
+	STACKWISE_LOCK_STORE_URL=$${STACKWISE_LOCK_STORE_URL:-$(SCALED_REDIS)} \
+	$(BIN)/stackwise serve --scaled
 
 ## make test: set up what is missing, then every check and test.
 test: setup build train lint validate unit rasa-test

@@ -38,7 +38,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         + ", ".join(f"{k}={v}" for k, v in result.counts.items())
     )
     index_meta = read_index_meta(settings.index_dir)
-    if args.force or index_meta is None or index_meta.fingerprint != result.fingerprint:
+    if (
+        args.force
+        or index_meta is None
+        or index_meta.fingerprint != result.fingerprint
+        or index_meta.sha256 is None  # built before checksums were recorded
+    ):
         engine = make_engine(settings.database_url)
         try:
             n, fresh = build_credential_index(
@@ -149,7 +154,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.supervisor import serve_forever
     from knowledge.config import get_settings
 
-    return serve_forever(get_settings())
+    return serve_forever(get_settings(), scaled=args.scaled)
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -301,6 +306,12 @@ def parser() -> argparse.ArgumentParser:
     pp.set_defaults(func=cmd_privacy_purge)
 
     v = sub.add_parser("serve", help="start actions (5055), Rasa (5005) and the web app (8000)")
+    v.add_argument(
+        "--scaled",
+        action="store_true",
+        help="several Rasa replicas and action servers behind a proxy, on PostgreSQL and Redis "
+        "(STACKWISE_RASA_REPLICAS, STACKWISE_ACTION_SERVERS; see docs/deployment.md)",
+    )
     v.set_defaults(func=cmd_serve)
     return p
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
 from knowledge.config import REPO_ROOT, Settings
 
 TRACKER_STORE = "bot.tracker_store.StackwiseTrackerStore"
+# Rasa's Redis lock store with renewed leases (Rasa's own can block a conversation for good
+# when a replica dies holding its lock): bot/lock_store.py.
+LOCK_STORE = "bot.lock_store.StackwiseLockStore"
 
 
 def runtime_endpoints(
@@ -25,7 +29,42 @@ def runtime_endpoints(
     endpoints: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     endpoints["action_endpoint"] = {**(endpoints.get("action_endpoint") or {}), "url": actions_url}
     endpoints["tracker_store"] = {"type": TRACKER_STORE, "url": settings.tracker_store_url}
+    if settings.scaling.lock_store_url:
+        endpoints["lock_store"] = {
+            **redis_lock_store(settings.scaling.lock_store_url),
+            "lease_s": settings.scaling.lock_lifetime_s,
+        }
     return endpoints
+
+
+def redis_lock_store(url: str) -> dict[str, Any]:
+    """Lock store settings (Rasa's RedisLockStore's, for ``StackwiseLockStore``) from
+    ``redis[s]://[:password@]host[:port][/db][?key_prefix=name]`` (``STACKWISE_LOCK_STORE_URL``)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(
+            f"STACKWISE_LOCK_STORE_URL must look like redis://host:6379/0, got {url!r}"
+        )
+    db = parts.path.strip("/") or "0"
+    if not db.isdigit():
+        raise ValueError(f"STACKWISE_LOCK_STORE_URL: the database must be a number, got {db!r}")
+    store: dict[str, Any] = {
+        "type": LOCK_STORE,
+        "url": parts.hostname,
+        "port": parts.port or 6379,
+        "db": int(db),
+        "use_ssl": parts.scheme == "rediss",
+    }
+    if parts.username:
+        store["username"] = unquote(parts.username)
+    if parts.password:
+        store["password"] = unquote(parts.password)
+    prefix = parse_qs(parts.query).get("key_prefix")
+    if prefix:
+        if not prefix[0].isalnum():
+            raise ValueError("STACKWISE_LOCK_STORE_URL: key_prefix must be letters and digits")
+        store["key_prefix"] = prefix[0]
+    return store
 
 
 def write_runtime_endpoints(settings: Settings, actions_url: str, target: Path) -> Path:

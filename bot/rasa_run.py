@@ -20,6 +20,10 @@ def main() -> int:
     sys.argv = ["rasa", *args]
     from rasa.__main__ import main as rasa_main
 
+    from bot.rasa_patches import strict_tracker_store
+
+    strict_tracker_store()  # a tracker store error is an error, not an empty conversation
+
     return rasa_main() or 0
 
 

@@ -1,5 +1,9 @@
 """Start the action server, the Rasa server and the web app; stop them all together.
 
+Rasa reaches the action server(s) through bot/proxy.py, which answers for them while none is
+up; `stackwise serve` restarts a child that dies (with backoff). `--scaled` runs several Rasa
+replicas and action servers behind the proxy (docs/deployment.md).
+
 Used by `stackwise serve` (and so `make run`) and by the integration tests, which pass free
 ports. A port already in use is a clear error naming the port.
 """
@@ -9,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import re
 import secrets
 import signal
 import socket
@@ -25,9 +30,10 @@ from bot.endpoints import write_runtime_endpoints
 from bot.training import model_path
 from knowledge.config import REPO_ROOT, Settings
 
-SOCKET_CHANNEL = "bot.web.socket_channel.StackwiseSocketIO"
+# The web app's channels (bot/web/), answering the learner when a message fails (bot/channels.py).
+SOCKET_CHANNEL = "bot.channels.ResilientSocketIO"
+REST_CHANNEL = "bot.channels.ResilientRest"
 PURGE_EVERY_S = 24 * 3600  # `stackwise serve` purges expired data once a day
-REST_CHANNEL = "bot.web.rest_channel.StackwiseRest"
 
 
 class PortInUse(RuntimeError):
@@ -89,11 +95,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_http(url: str, deadline: float, proc: subprocess.Popen, name: str) -> None:
+def _log_tail(log: Path, offset: int) -> str:
+    """The error line (or the last lines) a child wrote to its log since ``offset``."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(offset)
+            lines = f.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return ""
+    errors = [line for line in lines if line.startswith("error:")]
+    # Otherwise the last exception line of a traceback ("TypeError: ..."), or the last lines.
+    raised = [line for line in lines if re.match(r"^[\w.]*(Error|Exception)\b.*:", line)]
+    return " | ".join(errors[-1:] or raised[-1:] or lines[-3:])
+
+
+def _wait_http(
+    url: str,
+    deadline: float,
+    proc: subprocess.Popen,
+    name: str,
+    log: Path | None = None,
+    offset: int = 0,
+) -> None:
     while time.time() < deadline:
         if proc.poll() is not None:
+            tail = _log_tail(log, offset) if log is not None else ""
             raise RuntimeError(
-                f"{name} exited with code {proc.returncode} during start-up (see its log)"
+                f"{name} exited with code {proc.returncode} during start-up"
+                + (f": {tail}" if tail else " (see its log)")
+                + (f" ({log})" if log is not None else "")
             )
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
@@ -119,22 +149,68 @@ def runtime_credentials(source: Path, target: Path) -> Path:
 
 
 @dataclass
+class Child:
+    """How a child process was started, so it can be started again."""
+
+    cmd: list[str]
+    env: dict[str, str]
+    health: str
+    label: str
+    started: float = 0.0
+    log_offset: int = 0
+    failures: int = 0
+    retry_at: float | None = None
+
+
+@dataclass
 class Stack:
     settings: Settings
     ports: Ports
     log_dir: Path
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # `stackwise serve --scaled`: several Rasa replicas behind bot/proxy.py; action servers are
+    # always behind it (it answers for them when none is up).
+    rasa_replicas: int = 1
+    action_servers: int = 1
+    children: dict[str, Child] = field(default_factory=dict)
+
+    @classmethod
+    def scaled(cls, settings: Settings, ports: Ports, log_dir: Path) -> Stack:
+        scaling = settings.scaling
+        return cls(
+            settings,
+            ports,
+            log_dir,
+            rasa_replicas=scaling.rasa_replicas,
+            action_servers=scaling.action_servers,
+        )
 
     @property
     def chat_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.web}/"
 
-    def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+    def _spawn(
+        self,
+        name: str,
+        cmd: list[str],
+        env: dict[str, str],
+        *,
+        health: str = "",
+        label: str = "",
+    ) -> None:
+        self.children[name] = Child(cmd, env, health, label or name)
+        self._popen(name)
+
+    def _popen(self, name: str, now: float | None = None) -> None:
+        child = self.children[name]
+        child.started, child.retry_at = time.time() if now is None else now, None
+        path = self.log_dir / f"{name}.log"
+        child.log_offset = path.stat().st_size if path.exists() else 0
+        log = open(path, "ab")  # noqa: SIM115 - owned by the child
         self.procs[name] = subprocess.Popen(
-            cmd,
+            child.cmd,
             cwd=REPO_ROOT,
-            env=env,
+            env=child.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -181,42 +257,75 @@ class Stack:
             # No access logs (Rasa, action server): URLs can carry conversation ids and queries.
             SANIC_ACCESS_LOG="false",
         )
-        self._spawn(
-            "actions",
-            [
-                sys.executable,
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "-p",
-                str(self.ports.actions),
-            ],
-            # Only Rasa calls the action server (rasa_sdk binds 0.0.0.0 unless told otherwise).
-            dict(env, SANIC_HOST="127.0.0.1"),
+        self._launch(env, model, credentials, endpoints, timeout)
+
+    def _launch(
+        self, env: dict[str, str], model: Path, credentials: Path, endpoints: Path, timeout: float
+    ) -> None:
+        """Action servers and the proxy in front of them (Rasa's action endpoint), Rasa (one
+        replica, or several behind the proxy), the web app; then wait until each answers."""
+        env.update(
+            STACKWISE_APP_DATABASE_URL=self.settings.app_database_url,
+            STACKWISE_TRACKER_STORE_URL=self.settings.tracker_store_url,
         )
+        if self.settings.scaling.lock_store_url:
+            env.update(STACKWISE_LOCK_STORE_URL=self.settings.scaling.lock_store_url)
+        actions = []
+        for name in self._names("actions", self.action_servers):
+            port = free_port()
+            actions.append(f"http://127.0.0.1:{port}")
+            self._spawn(
+                name,
+                [sys.executable, "-m", "bot.action_server", "--port", str(port)],
+                # Only Rasa calls the action server (rasa_sdk binds 0.0.0.0 unless told otherwise).
+                dict(env, SANIC_HOST="127.0.0.1"),
+                health=f"{actions[-1]}/health",
+                label="action server",
+            )
+        replicas = self._names("rasa", self.rasa_replicas)
+        # One Rasa binds the public Rasa port itself; replicas sit behind the proxy there.
+        rasa_ports = [self.ports.rasa] if len(replicas) == 1 else [free_port() for _ in replicas]
+        proxy = [sys.executable, "-m", "bot.proxy", "--actions-port", str(self.ports.actions)]
+        proxy += [arg for url in actions for arg in ("--action", url)]
+        if len(replicas) > 1:
+            proxy += ["--rasa-host", self.settings.security.rasa_host]
+            proxy += ["--rasa-port", str(self.ports.rasa)]
+            proxy += [arg for p in rasa_ports for arg in ("--rasa", f"http://127.0.0.1:{p}")]
         self._spawn(
-            "rasa",
-            [
-                # `rasa`, with --auth-token from STACKWISE_RASA_TOKEN (never on a command line).
-                sys.executable,
-                "-m",
-                "bot.rasa_run",
-                "run",
-                "--enable-api",
-                "-i",
-                self.settings.security.rasa_host,
-                "-p",
-                str(self.ports.rasa),
-                "-m",
-                str(model),
-                "--credentials",
-                str(credentials),
-                "--endpoints",
-                str(endpoints),
-            ],
+            "proxy",
+            proxy,
             env,
+            health=f"http://127.0.0.1:{self.ports.actions}/health",
+            label="proxy",
         )
+        for name, port in zip(replicas, rasa_ports, strict=True):
+            host = self.settings.security.rasa_host if len(replicas) == 1 else "127.0.0.1"
+            self._spawn(
+                name,
+                [
+                    # `rasa`, with --auth-token from STACKWISE_RASA_TOKEN (never on a command line).
+                    sys.executable,
+                    "-m",
+                    "bot.rasa_run",
+                    "run",
+                    "--enable-api",
+                    "-i",
+                    host,
+                    "-p",
+                    str(port),
+                    "-m",
+                    str(model),
+                    "--credentials",
+                    str(credentials),
+                    "--endpoints",
+                    str(endpoints),
+                ],
+                env,
+                health=rasa_local_url(self.settings, port) + "/"
+                if len(replicas) == 1
+                else f"http://127.0.0.1:{port}/",
+                label="Rasa server",
+            )
         self._spawn(
             "web",
             [
@@ -229,27 +338,69 @@ class Stack:
                 str(self.ports.web),
             ],
             env,
+            health=f"http://127.0.0.1:{self.ports.web}/healthz",
+            label="web app",
         )
         deadline = time.time() + timeout
         try:
-            _wait_http(
-                f"http://127.0.0.1:{self.ports.actions}/health",
-                deadline,
-                self.procs["actions"],
-                "action server",
-            )
-            _wait_http(
-                f"http://127.0.0.1:{self.ports.web}/healthz", deadline, self.procs["web"], "web app"
-            )
-            _wait_http(
-                rasa_local_url(self.settings, self.ports.rasa) + "/",
-                deadline,
-                self.procs["rasa"],
-                "Rasa server",
-            )
+            for name in list(self.children):
+                self.wait_ready(name, deadline)
         except BaseException:
             self.stop()
             raise
+
+    @staticmethod
+    def _names(kind: str, n: int) -> list[str]:
+        return [kind] if n == 1 else [f"{kind}-{i}" for i in range(1, n + 1)]
+
+    def wait_ready(self, name: str, deadline: float) -> None:
+        child = self.children[name]
+        _wait_http(
+            child.health,
+            deadline,
+            self.procs[name],
+            child.label,
+            self.log_dir / f"{name}.log",
+            child.log_offset,
+        )
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill one child (its whole process group) and reap it: for fault tests."""
+        proc = self.procs[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        proc.wait(30)
+
+    def restart(self, name: str, *, wait: float | None = None) -> None:
+        """Start a child again as it was started; with ``wait``, until it answers."""
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is None:
+            self.kill(name, signal.SIGTERM)
+        self._popen(name)
+        if wait is not None:
+            self.wait_ready(name, time.time() + wait)
+
+    def supervise(self, now: float | None = None) -> list[str]:
+        """Restart children that died, with backoff (1 s, 2 s, 4 s ... 30 s; back to 1 s after
+        a minute up). Returns what happened, for the console."""
+        now = time.time() if now is None else now
+        events = []
+        for name, proc in list(self.procs.items()):
+            if proc.poll() is None:
+                continue
+            child = self.children[name]
+            if child.retry_at is None:
+                child.failures = 0 if now - child.started > 60 else child.failures + 1
+                delay = min(30.0, 2.0**child.failures)
+                child.retry_at = now + delay
+                events.append(
+                    f"{name} exited with code {proc.returncode}; restarting it in {delay:.0f}s "
+                    f"(log: {self.log_dir / (name + '.log')})"
+                )
+            elif now >= child.retry_at:
+                self._popen(name, now)
+                events.append(f"{name} restarted")
+        return events
 
     def stop(self, timeout: float = 15.0) -> None:
         for proc in self.procs.values():
@@ -282,14 +433,23 @@ def scheduled_purge(settings: Settings) -> None:
         print(f"Retention purge failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
 
-def serve_forever(settings: Settings) -> int:
+def serve_forever(settings: Settings, *, scaled: bool = False) -> int:
     ports = Ports(settings.rasa_port, settings.actions_port, settings.web_port)
-    stack = Stack(settings, ports, settings.var_dir / "logs")
+    log_dir = settings.var_dir / "logs"
+    stack = Stack.scaled(settings, ports, log_dir) if scaled else Stack(settings, ports, log_dir)
     started = time.perf_counter()
-    print(
-        f"Starting actions :{ports.actions}, Rasa :{ports.rasa}, web :{ports.web} (logs in {stack.log_dir}) ...",
-        flush=True,
-    )
+    if scaled:
+        print(
+            f"Starting {stack.action_servers} action servers (behind :{ports.actions}), "
+            f"{stack.rasa_replicas} Rasa replicas (behind :{ports.rasa}), web :{ports.web} "
+            f"(logs in {stack.log_dir}) ...",
+            flush=True,
+        )
+    else:
+        print(
+            f"Starting actions :{ports.actions}, Rasa :{ports.rasa}, web :{ports.web} (logs in {stack.log_dir}) ...",
+            flush=True,
+        )
 
     def _interrupt(signum, _frame):
         raise KeyboardInterrupt
@@ -299,6 +459,10 @@ def serve_forever(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     try:
+        if scaled:
+            from bot.scaled import prepare
+
+            prepare(settings, log=lambda line: print(line, flush=True))
         stack.start()
         print(f"Stackwise is up in {time.perf_counter() - started:.1f}s.", flush=True)
         print(f"Chat with the advisor at {stack.chat_url}   (Ctrl-C stops everything)", flush=True)
@@ -309,13 +473,10 @@ def serve_forever(settings: Settings) -> int:
             ):
                 last_purge = time.time()
                 scheduled_purge(settings)
-            dead = stack.dead()
-            if dead:
-                print(
-                    f"{', '.join(dead)} stopped unexpectedly; shutting down (see {stack.log_dir})",
-                    file=sys.stderr,
-                )
-                return 1
+            # A child that dies is started again (with backoff); meanwhile the proxy answers for
+            # a missing action server and the other replicas carry the conversations.
+            for line in stack.supervise():
+                print(line, file=sys.stderr, flush=True)
             time.sleep(1)
     except KeyboardInterrupt:
         pass

@@ -94,6 +94,21 @@ class Security:
 
 
 @dataclass(frozen=True)
+class Scaling:
+    """Scale-out (`stackwise serve --scaled`, docs/deployment.md). Unset, Rasa keeps its lock
+    store in memory, which is only correct with a single Rasa process."""
+
+    # Redis for Rasa's lock store (``redis://[:password@]host:port/db[?key_prefix=name]``);
+    # required with more than one Rasa replica.
+    lock_store_url: str | None = None
+    # Seconds a conversation's lock outlives a replica that died holding it (a live one renews
+    # it; bot/lock_store.py).
+    lock_lifetime_s: int = 10
+    rasa_replicas: int = 2
+    action_servers: int = 2
+
+
+@dataclass(frozen=True)
 class Settings:
     var_dir: Path
     database_url: str
@@ -118,6 +133,7 @@ class Settings:
     # False: the widget uses REST (/api/chat) only.
     widget_sockets: bool = True
     security: Security = field(default_factory=Security)
+    scaling: Scaling = field(default_factory=Scaling)
 
     @property
     def patterns_path(self) -> Path:
@@ -174,7 +190,22 @@ def get_settings() -> Settings:
         public_socket_url=_env("PUBLIC_SOCKET_URL", "").strip().rstrip("/") or None,
         widget_sockets=_env_bool("WIDGET_SOCKETS", True),
         security=_security(),
+        scaling=_scaling(),
     )
+
+
+def _scaling() -> Scaling:
+    counts = {}
+    for name, env, default in (
+        ("lock_lifetime_s", "LOCK_LIFETIME", Scaling.lock_lifetime_s),
+        ("rasa_replicas", "RASA_REPLICAS", Scaling.rasa_replicas),
+        ("action_servers", "ACTION_SERVERS", Scaling.action_servers),
+    ):
+        raw = _env(env, str(default))
+        if not raw.strip().isdigit() or int(raw) < 1:
+            raise ValueError(f"{PREFIX}{env} must be a whole number >= 1, got {raw!r}")
+        counts[name] = int(raw)
+    return Scaling(lock_store_url=_env("LOCK_STORE_URL", "").strip() or None, **counts)
 
 
 def _security() -> Security:

@@ -11,6 +11,7 @@ Labels in the index are the credentials' integer ``num`` ids from the DB.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -57,6 +58,17 @@ class IndexMeta:
     count: int
     fingerprint: str
     built_at: str
+    # SHA-256 of the index file: a truncated or damaged copy (each action server holds one) is
+    # refused. None in metadata written before it was recorded.
+    sha256: str | None = None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def ivf_nlist(n: int) -> int:
@@ -168,6 +180,11 @@ def can_reconstruct(index: faiss.Index) -> bool:
 
 def save_index(index: faiss.Index, directory: Path, fingerprint: str) -> IndexMeta:
     """Write index + metadata to a fresh directory and swap it in atomically."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = directory.with_name(directory.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    faiss.write_index(index, str(staging / INDEX_FILE))
     meta = IndexMeta(
         model=MODEL_NAME,
         dim=DIM,
@@ -175,12 +192,8 @@ def save_index(index: faiss.Index, directory: Path, fingerprint: str) -> IndexMe
         count=int(index.ntotal),
         fingerprint=fingerprint,
         built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        sha256=file_sha256(staging / INDEX_FILE),
     )
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = directory.with_name(directory.name + ".new")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    faiss.write_index(index, str(staging / INDEX_FILE))
     (staging / META_FILE).write_text(json.dumps(asdict(meta), indent=2), encoding="utf-8")
     old = directory.with_name(directory.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -214,6 +227,18 @@ def load_index(directory: Path, *, fingerprint: str | None) -> tuple[faiss.Index
         raise IndexError_(
             f"index in {directory} is stale: built for catalog {meta.fingerprint}, "
             f"the database holds {fingerprint}; run 'stackwise build'"
+        )
+    path = directory / INDEX_FILE
+    try:
+        actual = file_sha256(path) if meta.sha256 else None
+    except OSError as exc:
+        raise IndexError_(
+            f"index file {path} cannot be read: {exc}; run 'stackwise build'"
+        ) from exc
+    if meta.sha256 and actual != meta.sha256:
+        raise IndexError_(
+            f"index file {path} is corrupt: its SHA-256 is not the one recorded when it was "
+            f"built (damaged or partly copied); run 'stackwise build' or copy it again"
         )
     try:
         index = faiss.read_index(str(directory / INDEX_FILE))

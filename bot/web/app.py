@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import uuid
 from dataclasses import asdict
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
+from sqlalchemy.exc import OperationalError
 
 from bot.web import console
 from bot.web.guard import (
@@ -189,6 +191,14 @@ def create_app(services: Services | None = None) -> Sanic:
     @app.exception(SanicException)
     async def _sanic_error(_request: Request, exc: SanicException):
         return _error(getattr(exc, "status_code", 500) or 500, str(exc))
+
+    @app.exception(OperationalError)
+    async def _database_down(_request: Request, exc: OperationalError):
+        # The pool reconnects by itself once the database is back (pool_pre_ping).
+        logging.getLogger(__name__).error(
+            "database unavailable: %s", (str(exc.orig or exc).strip().splitlines() or [""])[0]
+        )
+        return _error(503, "the database is not reachable right now; please try again shortly")
 
     @app.get("/")
     async def index(_request: Request):

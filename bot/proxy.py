@@ -1,0 +1,610 @@
+"""A small reverse proxy: one address in front of the action servers, and (scaled) one in front
+of the Rasa replicas. `stackwise serve` starts it; in production a real load balancer (nginx,
+HAProxy, a Kubernetes ingress) takes the Rasa role, see docs/deployment.md.
+
+Action servers (`--actions-port`, backends `--action URL`): each action call goes to the next
+healthy server (round-robin); a server that cannot be reached is marked down and the call goes to
+the next one. When no server answers, or a server fails the call (HTTP 5xx), the proxy answers
+Rasa itself with a valid action-server response: no events and one short bot message, given once
+per user turn, so the user is never left with silence and the conversation's state is untouched
+(Rasa logs the action as run; slots and the active form stay as they were).
+
+Rasa replicas (`--rasa-port`, backends `--rasa URL`):
+- REST messages (`/webhooks/rest/webhook`) go to the replica picked by a hash of the sender
+  (the next one when it is down). Each message carries a delivery id in its metadata; when a
+  replica dies after the message reached it, the proxy looks the id up in the conversation's
+  tracker (shared, PostgreSQL) on the next replica: if the message was recorded, its bot
+  replies are returned from the tracker, otherwise it is delivered to the next replica. A
+  message is therefore processed exactly once.
+- socket.io is sticky: a WebSocket stays on one replica; long-polling requests follow the
+  Engine.IO session id learned from the handshake. When a replica dies its clients reconnect and
+  land on a live one; their conversation continues from the shared tracker store.
+- anything else (`/conversations/<id>/...` by conversation id, the rest round-robin) is
+  forwarded, retried on another replica only when the connection could not be made.
+
+Run: `python -m bot.proxy --actions-port 5055 --action http://127.0.0.1:5155
+[--rasa-port 5005 --rasa http://127.0.0.1:5105 --rasa http://127.0.0.1:5106]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import re
+import signal
+import time
+import uuid
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+logger = logging.getLogger("stackwise.proxy")
+
+UNAVAILABLE_TEXT = (
+    "Part of me is restarting, so I can't answer that right now. Please try again in a minute; "
+    "your answers are saved."
+)
+FAILED_TEXT = (
+    "Sorry, I couldn't finish that just now (one of my services is unavailable). Please try "
+    "again in a minute; your answers are saved."
+)
+# Metadata key the proxy adds to REST messages (one id per message, for exactly-once delivery).
+DELIVERY_KEY = "stackwise_delivery"
+REST_PATH = "/webhooks/rest/webhook"
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
+CONVERSATION_RE = re.compile(r"^/conversations/([^/]+)")
+HEALTH_INTERVAL = 1.0
+# A busy server (one turn of NLU on a loaded machine) may take a few seconds to answer.
+HEALTH_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 3.0
+# An action may take a while (the first query encodes with the sentence model); Rasa's own limit
+# is 300 s. A turn on a Rasa replica may wait for a dead replica's conversation lock to expire.
+ACTION_TIMEOUT = 120.0
+RASA_TIMEOUT = 180.0
+SID_TTL = 3600.0
+REMEMBER_TURNS = 10_000
+
+
+@dataclass
+class Backend:
+    url: str
+    healthy: bool = True
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+
+
+@dataclass
+class Pool:
+    """Backends of one kind, with health state; picks by key (sticky) or round-robin."""
+
+    kind: str
+    backends: list[Backend]
+    health_path: str
+    _rr: Iterable[int] = field(default_factory=itertools.count)
+
+    def ordered(self, key: str | None = None) -> list[Backend]:
+        """All backends, the preferred one first, healthy before unhealthy (a server marked
+        down may be back: it is still tried, last)."""
+        n = len(self.backends)
+        start = next(self._rr) if key is None else zlib.crc32(key.encode("utf-8"))
+        ring = [self.backends[(start + i) % n] for i in range(n)]
+        return [b for b in ring if b.healthy] + [b for b in ring if not b.healthy]
+
+    def mark(self, backend: Backend, healthy: bool, why: str = "") -> None:
+        if backend.healthy != healthy:
+            backend.healthy = healthy
+            state = "up again" if healthy else f"down ({why})" if why else "down"
+            logger.warning("%s %s is %s", self.kind, backend.url, state)
+
+    async def check(self, session: aiohttp.ClientSession) -> None:
+        async def one(b: Backend) -> None:
+            try:
+                async with session.get(
+                    b.url + self.health_path, timeout=aiohttp.ClientTimeout(total=HEALTH_TIMEOUT)
+                ) as r:
+                    self.mark(b, r.status < 500, f"health check answered {r.status}")
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                self.mark(b, False, describe(exc))
+
+        await asyncio.gather(*(one(b) for b in self.backends))
+
+    async def watch(self, session: aiohttp.ClientSession) -> None:
+        while True:
+            await self.check(session)
+            await asyncio.sleep(HEALTH_INTERVAL)
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+
+
+def forward_headers(request: web.Request) -> dict[str, str]:
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    peer = request.remote or ""
+    prior = request.headers.get("X-Forwarded-For")
+    headers["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
+    return headers
+
+
+def response_headers(headers: Any) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+
+
+def decode_body(body: bytes, encoding: str | None) -> Any:
+    if encoding == "deflate":
+        body = zlib.decompress(body)
+    elif encoding == "gzip":
+        body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+    return json.loads(body)
+
+
+class Proxy:
+    def __init__(self, actions: list[str], rasa: list[str], rasa_token: str | None = None) -> None:
+        self.rasa_token = rasa_token
+        self.actions = Pool("action server", [Backend(u) for u in actions], "/health")
+        self.rasa = Pool("Rasa replica", [Backend(u) for u in rasa], "/")
+        self.session: aiohttp.ClientSession | None = None
+        self._told: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._sids: dict[str, tuple[Backend, float]] = {}
+        self._tasks: list[asyncio.Task] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.session = aiohttp.ClientSession(
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
+        )
+        for pool in (self.actions, self.rasa):
+            if pool.backends:
+                await pool.check(self.session)
+                self._tasks.append(asyncio.create_task(pool.watch(self.session)))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.session is not None:
+            await self.session.close()
+
+    def actions_app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024**2)
+        app.router.add_get("/health", self.health)
+        app.router.add_post("/webhook", self.action_call)
+        app.router.add_route("*", "/{tail:.*}", self.actions_other)
+        return app
+
+    def rasa_app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024**2)
+        app.router.add_route("*", "/{tail:.*}", self.rasa_request)
+        return app
+
+    async def health(self, _request: web.Request) -> web.Response:
+        up = [b.url for b in self.actions.backends if b.healthy]
+        return web.json_response(
+            {"status": "ok", "backends": len(self.actions.backends), "healthy": len(up)}
+        )
+
+    # -- action servers ----------------------------------------------------------------------
+    async def action_call(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in ("content-type", "content-encoding")
+        }
+        assert self.session is not None
+        for backend in self.actions.ordered():
+            try:
+                async with self.session.post(
+                    backend.url + "/webhook",
+                    data=body,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=ACTION_TIMEOUT),
+                ) as resp:
+                    payload = await resp.read()
+                    status, ctype = resp.status, resp.headers.get("Content-Type")
+                    encoding = resp.headers.get("Content-Encoding")
+            except asyncio.TimeoutError:
+                logger.error("action server %s did not answer in %ss", backend.url, ACTION_TIMEOUT)
+                return self.graceful(body, request, FAILED_TEXT)
+            except aiohttp.ClientError as exc:
+                # Not reached, or died during the call: the call goes to the next server
+                # (actions are idempotent: they read, and intake records are upserted).
+                self.actions.mark(backend, False, describe(exc))
+                continue
+            if status >= 500:
+                logger.error(
+                    "action server %s failed the call (%s): %s",
+                    backend.url,
+                    status,
+                    payload[:500].decode("utf-8", "replace"),
+                )
+                return self.graceful(body, request, FAILED_TEXT)
+            out_headers = {"Content-Type": ctype or "application/json"}
+            if encoding:
+                out_headers["Content-Encoding"] = encoding
+            return web.Response(status=status, body=payload, headers=out_headers)
+        logger.error("no action server is reachable; answering with the restart message")
+        return self.graceful(body, request, UNAVAILABLE_TEXT)
+
+    def graceful(self, body: bytes, request: web.Request, text: str) -> web.Response:
+        """A valid action-server response: no events, and `text` once per user turn."""
+        try:
+            call = decode_body(body, request.headers.get("Content-Encoding"))
+        except (ValueError, zlib.error):
+            call = {}
+        tracker = call.get("tracker") or {}
+        latest = tracker.get("latest_message") or {}
+        turn = (
+            str(call.get("sender_id") or tracker.get("sender_id") or ""),
+            str(latest.get("message_id") or tracker.get("latest_event_time") or ""),
+        )
+        responses: list[dict[str, Any]] = []
+        # Rasa drops bot messages from slot-mapping actions: tell the learner in a later call.
+        if turn not in self._told and not slot_mapping_action(call):
+            self._told[turn] = None
+            if len(self._told) > REMEMBER_TURNS:
+                self._told.popitem(last=False)
+            responses.append({"text": text})
+        return web.json_response({"events": [], "responses": responses})
+
+    async def actions_other(self, request: web.Request) -> web.StreamResponse:
+        return await self.forward(
+            request, self.actions, self.actions.ordered(), await request.read()
+        )
+
+    # -- Rasa replicas -----------------------------------------------------------------------
+    async def rasa_request(self, request: web.Request) -> web.StreamResponse:
+        path = request.rel_url.path
+        if path.startswith("/socket.io"):
+            return await self.socketio(request)
+        body = await request.read()
+        if request.method == "POST" and path == REST_PATH and "stream" not in request.query:
+            return await self.rest_message(request, body)
+        match = CONVERSATION_RE.match(path)
+        key = match.group(1) if match else None
+        return await self.forward(request, self.rasa, self.rasa.ordered(key), body)
+
+    async def forward(
+        self, request: web.Request, pool: Pool, backends: list[Backend], body: bytes
+    ) -> web.StreamResponse:
+        """Forward as is; only a connection that could not be made is retried elsewhere."""
+        assert self.session is not None
+        for backend in backends:
+            try:
+                resp = await self.session.request(
+                    request.method,
+                    backend.url + str(request.rel_url),
+                    headers=forward_headers(request),
+                    data=body or None,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT, sock_connect=CONNECT_TIMEOUT),
+                )
+            except aiohttp.ClientConnectorError as exc:
+                pool.mark(backend, False, describe(exc))
+                continue
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                pool.mark(backend, False, describe(exc))
+                return web.json_response(
+                    {"error": f"the {pool.kind} failed while answering ({describe(exc)})"},
+                    status=502,
+                )
+            async with resp:
+                out = web.StreamResponse(status=resp.status, headers=response_headers(resp.headers))
+                await out.prepare(request)
+                with contextlib.suppress(aiohttp.ClientError, ConnectionError):
+                    async for chunk in resp.content.iter_any():
+                        await out.write(chunk)
+                await out.write_eof()
+                return out
+        return web.json_response(
+            {"error": f"no {pool.kind} is reachable right now; please try again shortly"},
+            status=503,
+        )
+
+    async def rest_message(self, request: web.Request, body: bytes) -> web.StreamResponse:
+        try:
+            message = json.loads(body)
+            sender = message.get("sender") or "default"
+        except (ValueError, AttributeError):
+            return await self.forward(request, self.rasa, self.rasa.ordered(), body)
+        delivery = uuid.uuid4().hex
+        metadata = message.get("metadata") if isinstance(message.get("metadata"), dict) else {}
+        message["metadata"] = {**metadata, DELIVERY_KEY: delivery}
+        data = json.dumps(message).encode("utf-8")
+        headers = {
+            **{
+                k: v for k, v in forward_headers(request).items() if k.lower() != "content-encoding"
+            },
+            "Content-Type": "application/json",
+        }
+        backends = self.rasa.ordered(str(sender))
+        assert self.session is not None
+        for i, backend in enumerate(backends):
+            try:
+                async with self.session.post(
+                    backend.url + str(request.rel_url),
+                    data=data,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT, sock_connect=CONNECT_TIMEOUT),
+                ) as resp:
+                    payload = await resp.read()
+                    return web.Response(
+                        status=resp.status,
+                        body=payload,
+                        headers={
+                            "Content-Type": resp.headers.get("Content-Type", "application/json")
+                        },
+                    )
+            except aiohttp.ClientConnectorError as exc:  # never reached it
+                self.rasa.mark(backend, False, describe(exc))
+                continue
+            except asyncio.TimeoutError:
+                return web.json_response(
+                    {"error": "the dialogue server did not answer in time; please try again"},
+                    status=504,
+                )
+            except aiohttp.ClientError as exc:
+                # It may have been processed (and stored) before the replica died.
+                self.rasa.mark(backend, False, describe(exc))
+                logger.warning(  # no conversation id in the logs
+                    "Rasa replica %s died during a message; checking the tracker", backend.url
+                )
+                replies = await self.recorded_replies(str(sender), delivery, backends[i + 1 :])
+                if replies is not None:
+                    return web.json_response(replies)
+        return web.json_response(
+            {"error": "no dialogue server is reachable right now; please try again shortly"},
+            status=503,
+        )
+
+    async def recorded_replies(
+        self, sender: str, delivery: str, backends: list[Backend]
+    ) -> list[dict[str, Any]] | None:
+        """The bot replies to the message with this delivery id if a replica recorded it;
+        None when it was not recorded (or no replica can tell)."""
+        assert self.session is not None
+        token = {"token": self.rasa_token} if self.rasa_token else {}
+        for backend in backends:
+            try:
+                async with self.session.get(
+                    f"{backend.url}/conversations/{sender}/tracker",
+                    params={"include_events": "ALL", **token},
+                    timeout=aiohttp.ClientTimeout(total=30),
+                ) as resp:
+                    if resp.status != 200:
+                        continue
+                    tracker = json.loads(await resp.read())
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                continue
+            return replies_after(tracker.get("events") or [], sender, delivery)
+        return None
+
+    async def socketio(self, request: web.Request) -> web.StreamResponse:
+        sid = request.query.get("sid")
+        now = time.monotonic()
+        if sid:
+            known = self._sids.get(sid)
+            if known is None:
+                # Engine.IO's own answer for an unknown session: the client reconnects.
+                return web.json_response({"code": 1, "message": "Session ID unknown"}, status=400)
+            backends = [known[0]]
+            self._sids[sid] = (known[0], now)
+        else:
+            backends = self.rasa.ordered()
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self.websocket(request, backends)
+        body = await request.read()
+        assert self.session is not None
+        for backend in backends:
+            try:
+                async with self.session.request(
+                    request.method,
+                    backend.url + str(request.rel_url),
+                    headers=forward_headers(request),
+                    data=body or None,
+                    timeout=aiohttp.ClientTimeout(total=90, sock_connect=CONNECT_TIMEOUT),
+                ) as resp:
+                    payload = await resp.read()
+                    if not sid and resp.status == 200:
+                        self.learn_sid(payload, backend, now)
+                    return web.Response(
+                        status=resp.status, body=payload, headers=response_headers(resp.headers)
+                    )
+            except aiohttp.ClientConnectorError as exc:
+                self.rasa.mark(backend, False, describe(exc))
+                continue
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                self.rasa.mark(backend, False, describe(exc))
+                break
+        return web.json_response({"code": 1, "message": "Session ID unknown"}, status=400)
+
+    def learn_sid(self, payload: bytes, backend: Backend, now: float) -> None:
+        # Engine.IO v4 open packet: `0{"sid": ...}` (possibly followed by more packets).
+        text = payload.decode("utf-8", "replace")
+        if text.startswith("0{"):
+            with contextlib.suppress(ValueError):
+                opened = json.JSONDecoder().raw_decode(text[1:])[0]
+                if isinstance(opened, dict) and opened.get("sid"):
+                    self._sids[str(opened["sid"])] = (backend, now)
+        if len(self._sids) > REMEMBER_TURNS:
+            cutoff = now - SID_TTL
+            self._sids = {k: v for k, v in self._sids.items() if v[1] >= cutoff}
+
+    async def websocket(self, request: web.Request, backends: list[Backend]) -> web.StreamResponse:
+        assert self.session is not None
+        headers = {
+            k: v
+            for k, v in forward_headers(request).items()
+            if not k.lower().startswith("sec-websocket")
+        }
+        upstream = None
+        for backend in backends:
+            url = "ws" + backend.url.removeprefix("http") + str(request.rel_url)
+            try:
+                upstream = await self.session.ws_connect(
+                    url, headers=headers, autoping=True, max_msg_size=0
+                )
+                break
+            except aiohttp.WSServerHandshakeError as exc:
+                return web.json_response(
+                    {"error": f"WebSocket refused: {exc.message}"}, status=exc.status or 502
+                )
+            except aiohttp.ClientError as exc:
+                self.rasa.mark(backend, False, describe(exc))
+        if upstream is None:
+            return web.json_response({"error": "no Rasa replica is reachable"}, status=503)
+        client = web.WebSocketResponse(autoping=True, max_msg_size=0)
+        await client.prepare(request)
+
+        async def pump(src, dst) -> None:
+            async for msg in src:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    await dst.send_str(msg.data)
+                elif msg.type == aiohttp.WSMsgType.BINARY:
+                    await dst.send_bytes(msg.data)
+                else:
+                    break
+
+        tasks = [
+            asyncio.create_task(pump(client, upstream)),
+            asyncio.create_task(pump(upstream, client)),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+            await upstream.close()
+            await client.close()
+        return client
+
+
+def slot_mapping_action(call: dict[str, Any]) -> bool:
+    """Whether Rasa runs this action to fill slots (custom slot mappings, slot validation),
+    where it keeps only SlotSet events."""
+    name = call.get("next_action")
+    if name == "action_validate_slot_mappings":
+        return True
+    slots = (call.get("domain") or {}).get("slots") or {}
+    if slots:
+        return any(
+            isinstance(mapping, dict) and mapping.get("action") == name
+            for slot in slots.values()
+            if isinstance(slot, dict)
+            for mapping in slot.get("mappings") or []
+        )
+    return str(name).startswith("action_extract_")  # no domain sent: our naming
+
+
+def replies_after(events: list[dict[str, Any]], sender: str, delivery: str) -> list[dict] | None:
+    """The bot messages that followed the user message with this delivery id, in the shape of
+    Rasa's REST channel; None if no such user message is in the events."""
+    start = next(
+        (
+            i
+            for i, e in enumerate(events)
+            if e.get("event") == "user" and (e.get("metadata") or {}).get(DELIVERY_KEY) == delivery
+        ),
+        None,
+    )
+    if start is None:
+        return None
+    replies: list[dict[str, Any]] = []
+    for event in events[start + 1 :]:
+        if event.get("event") == "user":
+            break
+        if event.get("event") != "bot":
+            continue
+        message: dict[str, Any] = {"recipient_id": sender}
+        if event.get("text"):
+            message["text"] = event["text"]
+        data = event.get("data") or {}
+        for key in ("image", "buttons", "attachment", "custom"):
+            if data.get(key) is not None:  # as Rasa's CollectingOutputChannel does
+                message[key] = data[key]
+        replies.append(message)
+    return replies
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bot.proxy", description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1", help="address of the action-server front")
+    p.add_argument("--actions-port", type=int, required=True)
+    p.add_argument("--action", action="append", default=[], required=True, metavar="URL")
+    p.add_argument("--rasa-host", default="127.0.0.1", help="address of the Rasa front")
+    p.add_argument("--rasa-port", type=int)
+    p.add_argument("--rasa", action="append", default=[], metavar="URL")
+    args = p.parse_args(argv)
+    if bool(args.rasa) != bool(args.rasa_port):
+        p.error("--rasa-port and --rasa go together")
+    return args
+
+
+async def serve(args: argparse.Namespace) -> None:
+    proxy = Proxy(args.action, args.rasa, rasa_token=os.environ.get("STACKWISE_RASA_TOKEN"))
+    await proxy.start()
+    runners = []
+    sites = [(proxy.actions_app(), args.host, args.actions_port)]
+    if args.rasa:
+        sites.append((proxy.rasa_app(), args.rasa_host, args.rasa_port))
+    for app, host, port in sites:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        runners.append(runner)
+    logger.info(
+        "proxy up: actions :%s -> %s%s",
+        args.actions_port,
+        ", ".join(args.action),
+        f"; Rasa :{args.rasa_port} -> {', '.join(args.rasa)}" if args.rasa else "",
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+        await proxy.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(serve(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
