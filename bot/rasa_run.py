@@ -24,6 +24,10 @@ def main() -> int:
 
     strict_tracker_store()  # a tracker store error is an error, not an empty conversation
 
+    from bot.rasa_speedups import cache_action_response_validator
+
+    cache_action_response_validator()  # the constant response schema is checked once
+
     return rasa_main() or 0
 
 
