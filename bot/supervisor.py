@@ -256,6 +256,8 @@ class Stack:
             STACKWISE_INDEX_DIR=str(self.settings.index_dir),
             # No access logs (Rasa, action server): URLs can carry conversation ids and queries.
             SANIC_ACCESS_LOG="false",
+            # Nothing leaves the machine; Rasa's telemetry also re-reads the model at start-up.
+            RASA_TELEMETRY_ENABLED="false",
         )
         self._launch(env, model, credentials, endpoints, timeout)
 
