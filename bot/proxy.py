@@ -4,10 +4,11 @@ HAProxy, a Kubernetes ingress) takes the Rasa role, see docs/deployment.md.
 
 Action servers (`--actions-port`, backends `--action URL`): each action call goes to the next
 healthy server (round-robin); a server that cannot be reached is marked down and the call goes to
-the next one. When no server answers, or a server fails the call (HTTP 5xx), the proxy answers
-Rasa itself with a valid action-server response: no events and one short bot message, given once
-per user turn, so the user is never left with silence and the conversation's state is untouched
-(Rasa logs the action as run; slots and the active form stay as they were).
+the next one. A call is never sent twice: when no server can be reached, a server dies during
+the call or fails it (HTTP 5xx), the proxy answers Rasa itself with a valid action-server
+response: no events and one short bot message, given once per user turn, so the user is never
+left with silence and the conversation's state is untouched (Rasa logs the action as run; slots
+and the active form stay as they were).
 
 Rasa replicas (`--rasa-port`, backends `--rasa URL`):
 - REST messages (`/webhooks/rest/webhook`) go to the replica picked by a hash of the sender
@@ -167,6 +168,7 @@ class Proxy:
         self.actions = Pool("action server", [Backend(u) for u in actions], "/health")
         self.rasa = Pool("Rasa replica", [Backend(u) for u in rasa], "/")
         self.session: aiohttp.ClientSession | None = None
+        self.action_session: aiohttp.ClientSession | None = None
         self._told: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._sids: dict[str, tuple[Backend, float]] = {}
         self._tasks: list[asyncio.Task] = []
@@ -175,6 +177,13 @@ class Proxy:
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(
             auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
+        )
+        # No keep-alive to action servers: a failed connect then always means "not delivered"
+        # (a pooled connection to a server that just died would be ambiguous).
+        self.action_session = aiohttp.ClientSession(
+            auto_decompress=False,
+            connector=aiohttp.TCPConnector(force_close=True),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
         )
         for pool in (self.actions, self.rasa):
@@ -188,8 +197,9 @@ class Proxy:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.session is not None:
-            await self.session.close()
+        for session in (self.session, self.action_session):
+            if session is not None:
+                await session.close()
 
     def actions_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024**2)
@@ -217,10 +227,10 @@ class Proxy:
             for k, v in request.headers.items()
             if k.lower() in ("content-type", "content-encoding")
         }
-        assert self.session is not None
+        assert self.action_session is not None
         for backend in self.actions.ordered():
             try:
-                async with self.session.post(
+                async with self.action_session.post(
                     backend.url + "/webhook",
                     data=body,
                     headers=headers,
@@ -232,11 +242,16 @@ class Proxy:
             except asyncio.TimeoutError:
                 logger.error("action server %s did not answer in %ss", backend.url, ACTION_TIMEOUT)
                 return self.graceful(body, request, FAILED_TEXT)
-            except aiohttp.ClientError as exc:
-                # Not reached, or died during the call: the call goes to the next server
-                # (actions are idempotent: they read, and intake records are upserted).
+            except aiohttp.ClientConnectorError as exc:
+                # Never reached it (a fresh connection per call): the next server gets the call.
                 self.actions.mark(backend, False, describe(exc))
                 continue
+            except aiohttp.ClientError as exc:
+                # It died during the call. Not repeated elsewhere: the action may have written
+                # something (a hand-off record); the learner is asked to send the message again.
+                self.actions.mark(backend, False, describe(exc))
+                logger.error("action server %s died during a call", backend.url)
+                return self.graceful(body, request, UNAVAILABLE_TEXT)
             if status >= 500:
                 logger.error(
                     "action server %s failed the call (%s): %s",
