@@ -36,6 +36,13 @@ class ValidateIntakeForm(FormValidationAction):
     ) -> dict[str, Any]:
         skills = slot_list(tracker, "skills")
         lacking = slot_list(tracker, "lacking_skills")
+        # Confirm when the skills were just asked for or just given, not each time the form
+        # re-validates what it already has (e.g. when a later message re-opens it).
+        just_given = any(
+            e.get("entity") == "skill" for e in tracker.latest_message.get("entities") or []
+        )
+        if tracker.get_slot("requested_slot") != "skills_summary" and not just_given:
+            return {"skills_summary": slot_value}
         if skills:
             msg = f"Got it: you know {join_labels(skills)}"
             msg += f", and you're new to {join_labels(lacking)}." if lacking else "."

@@ -88,7 +88,8 @@ def parse_budget(text: str) -> str | None:
 def parse_hours(text: str) -> str | None:
     """Hours per week: 'about 10 hours a week' -> '10'; 'not sure' -> 'unknown'."""
     t = text.lower().strip()
-    if re.search(r"not sure|no idea|don'?t know|depends|unsure|idk", t):
+    # "unknown" is our own stored answer: re-validating a stored value must keep it.
+    if t == UNKNOWN or re.search(r"not sure|no idea|don'?t know|depends|unsure|idk", t):
         return UNKNOWN
     nums = _numbers(t)
     if not nums:

@@ -119,6 +119,41 @@ def test_form_validation_normalizes_answers(slot, value, expected):
         assert dispatcher.messages, "an unclear answer is asked again with an example"
 
 
+@pytest.mark.parametrize(
+    ("slot", "stored"),
+    [
+        ("budget", "300"),
+        ("budget", "none"),
+        ("budget", "0"),
+        ("weekly_hours", "10"),
+        ("weekly_hours", "unknown"),
+        ("format", "in_person"),
+        ("format", "any"),
+        ("education_level", "some_college"),
+    ],
+)
+def test_stored_answers_survive_revalidation(slot, stored):
+    """A later message ("online only") re-opens the form, which re-validates every stored
+    answer against that message: each stored value must validate to itself, silently."""
+    form = ValidateIntakeForm()
+    dispatcher = CollectingDispatcher()
+    t = tracker("after_recommendations", text="online only", intent="inform_format")
+    assert getattr(form, f"validate_{slot}")(stored, dispatcher, t, {})[slot] == stored
+    assert dispatcher.messages == []
+
+
+def test_skills_are_confirmed_only_when_asked_or_given():
+    form = ValidateIntakeForm()
+    revalidated = CollectingDispatcher()
+    t = tracker("after_recommendations", text="online only", intent="inform_format", entities=[])
+    form.validate_skills_summary("Microsoft Excel, Python", revalidated, t, {})
+    assert revalidated.messages == []
+    asked = CollectingDispatcher()
+    t = tracker("skills_given", requested_slot="skills_summary", skills=["Microsoft Excel"])
+    form.validate_skills_summary("Microsoft Excel, Python", asked, t, {})
+    assert "you know" in text_of(asked.messages)
+
+
 def test_goal_is_matched_to_onet(services):
     form = ValidateIntakeForm()
     result = form.validate_goal(

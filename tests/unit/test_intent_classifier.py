@@ -1,0 +1,165 @@
+"""The sentence featurizer and the logistic-regression intent classifier / response selector,
+run as Rasa graph components on real messages (MiniLM vectors, Rasa's own n-gram featurizer)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+    CountVectorsFeaturizer,
+)
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.intent_classifier import SentenceIntentClassifier
+from bot.nlu.sentence_featurizer import SentenceEmbeddingFeaturizer
+
+EXAMPLES = {
+    "greet": ["hi", "hello there", "hey", "good morning", "hiya", "howdy"],
+    "inform_budget": [
+        "under $300",
+        "I can spend 500 dollars",
+        "no budget limit",
+        "my budget is about 200",
+        "free only",
+        "less than a thousand bucks",
+    ],
+    "faq/what_is": [
+        "what is a micro-credential",
+        "what are microcredentials",
+        "explain micro credentials to me",
+        "what does micro-credential mean",
+    ],
+    "faq/financial_aid": [
+        "can I get financial aid",
+        "is there funding to pay for training",
+        "does WIOA pay for this",
+        "can my employer pay for it",
+    ],
+}
+
+
+def _context(name: str) -> ExecutionContext:
+    return ExecutionContext(GraphSchema({}), node_name=name)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    storage = LocalModelStorage(tmp_path_factory.mktemp("model"))
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    counts = CountVectorsFeaturizer.create(
+        {**CountVectorsFeaturizer.get_default_config()},
+        storage,
+        Resource("counts"),
+        _context("counts"),
+    )
+    featurizer = SentenceEmbeddingFeaturizer.create({}, storage, Resource("dense"), _context("d"))
+    messages = []
+    for label, texts in EXAMPLES.items():
+        intent, _, key = label.partition("/")
+        for text in texts:
+            data = {"text": text, "intent": intent}
+            if key:
+                data["intent_response_key"] = label
+            messages.append(Message(data=data))
+    responses = {
+        "utter_faq/what_is": [{"text": "A short, focused credential."}],
+        "utter_faq/financial_aid": [{"text": "Ask about WIOA funds."}],
+    }
+    data = TrainingData(training_examples=messages, responses=responses)
+    tokenizer.process_training_data(data)
+    counts.train(data)
+    counts.process_training_data(data)
+    featurizer.process_training_data(data)
+    resource = Resource("classifier")
+    classifier = SentenceIntentClassifier.create(
+        SentenceIntentClassifier.get_default_config(), storage, resource, _context("c")
+    )
+    classifier.train(data)
+
+    def parse(text: str, model: SentenceIntentClassifier = classifier) -> Message:
+        message = Message(data={"text": text})
+        tokenizer.process([message])
+        counts.process([message])
+        featurizer.process([message])
+        model.process([message])
+        return message
+
+    return parse, storage, resource
+
+
+def test_featurizer_adds_one_unit_vector_per_message(pipeline):
+    parse, _, _ = pipeline
+    message = parse("I want to learn Python")
+    _, dense = message.get_dense_features("text")
+    assert dense is not None and dense.features.shape == (1, 384)
+    assert np.linalg.norm(dense.features) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_featurizer_puts_paraphrases_closer_than_unrelated_text(pipeline):
+    parse, _, _ = pipeline
+
+    def vec(text: str) -> np.ndarray:
+        return parse(text).get_dense_features("text")[1].features[0]
+
+    a, b, c = vec("how much does it cost"), vec("what is the price"), vec("I like hiking")
+    assert float(a @ b) > float(a @ c)
+
+
+def test_predicts_unseen_paraphrases(pipeline):
+    parse, _, _ = pipeline
+    assert parse("hello!").get("intent")["name"] == "greet"
+    assert parse("I can pay up to 400 dollars").get("intent")["name"] == "inform_budget"
+
+
+def test_retrieval_intent_confidence_is_the_sum_of_its_answers(pipeline):
+    parse, _, _ = pipeline
+    message = parse("what exactly is a microcredential?")
+    intent = message.get("intent")
+    assert intent["name"] == "faq"
+    ranking = {r["name"]: r["confidence"] for r in message.get("intent_ranking")}
+    assert set(ranking) == {"greet", "inform_budget", "faq"}
+    assert sum(ranking.values()) == pytest.approx(1.0, abs=1e-5)
+    selected = message.get("response_selector")
+    assert selected["all_retrieval_intents"] == ["faq"]
+    response = selected["faq"]["response"]
+    assert response["intent_response_key"] == "faq/what_is"
+    assert response["utter_action"] == "utter_faq/what_is"
+    assert response["responses"] == [{"text": "A short, focused credential."}]
+
+
+def test_other_answer_of_the_same_retrieval_intent(pipeline):
+    parse, _, _ = pipeline
+    selected = parse("will the government pay for my training?").get("response_selector")
+    assert selected["faq"]["response"]["intent_response_key"] == "faq/financial_aid"
+
+
+def test_persisted_model_predicts_the_same(pipeline):
+    parse, storage, resource = pipeline
+    loaded = SentenceIntentClassifier.load(
+        SentenceIntentClassifier.get_default_config(), storage, resource, _context("c")
+    )
+    for text in ("hey there", "is there money to pay for classes", "no more than $50"):
+        a, b = parse(text), parse(text, loaded)
+        assert a.get("intent") == b.get("intent")
+        assert a.get("response_selector") == b.get("response_selector")
+
+
+def test_message_without_text_is_left_alone(pipeline):
+    _, storage, resource = pipeline
+    loaded = SentenceIntentClassifier.load({}, storage, resource, _context("c"))
+    message = Message(data={"text": ""})
+    loaded.process([message])
+    assert message.get("intent") is None
+
+
+def test_untrained_model_loads_and_does_nothing(tmp_path):
+    storage = LocalModelStorage(tmp_path)
+    model = SentenceIntentClassifier.load({}, storage, Resource("missing"), _context("c"))
+    message = Message(data={"text": "hi"})
+    model.process([message])
+    assert message.get("intent") is None
