@@ -260,6 +260,78 @@ def test_has_by_default(extractor):
     }
 
 
+# --- tokenization: cached chunks instead of a Doc per message -------------------------------
+
+
+def doc_tokens(extractor: SkillExtractor, text: str) -> tuple[list[str], list[str], list[int]]:
+    """The reference: what spaCy's tokenizer makes of the whole message."""
+    doc = extractor._nlp.make_doc(text)
+    return [t.lower_ for t in doc], [t.text for t in doc], [t.idx for t in doc]
+
+
+def chunk_tokens(extractor: SkillExtractor, text: str) -> tuple[list[str], list[str], list[int]]:
+    tokens = extractor._tokens(text)
+    return tokens.lowers, tokens.texts, tokens.starts
+
+
+TOKENIZER_CASES = [
+    # single spaces only: the split-on-" " fast path
+    "I know Excel, but I have never used SQL or Tableau",
+    "I'd like to get into cloud (maybe AWS?) e.g. EC2 & S3 ",
+    "don't can't won't it's U.S. 10a.m. C++ C# .NET node.js k8s :) :-( ...",
+    "Ünïcödé façade naïve – emoji 👍 and CJK 数据",
+    # other whitespace: the regex path
+    "  leading spaces, double  spaces and trailing   ",
+    "tabs\tand\nnewlines\r\n and\u00a0no-break\u2003em space",
+    " \n \n",
+    # a special case across a chunk boundary: the whole-Doc path
+    "Python:) ) Python",
+    "I know SQL : ) and it 's fine , e.g . Excel",
+    "x:( )( and :- ( (  ( I",
+]
+
+
+@pytest.mark.parametrize("text", TOKENIZER_CASES)
+def test_tokens_equal_spacy_doc(extractor, text):
+    assert chunk_tokens(extractor, text) == doc_tokens(extractor, text)
+
+
+def test_special_case_across_chunks_takes_the_doc(extractor):
+    # On its own "Python:)" is "Python", ":)"; followed by " )" spaCy matches ":", ")", ")"
+    # (the emoticon ":))") over the boundary and keeps the three tokens.
+    assert chunk_tokens(extractor, "Python:)")[1] == ["Python", ":)"]
+    assert chunk_tokens(extractor, "Python:) ) x")[1] == ["Python", ":", ")", ")", "x"]
+
+
+def test_extract_same_on_every_tokenization_path(extractor, monkeypatch):
+    texts = [
+        *TOKENIZER_CASES,
+        "I know SQL and Excel",
+        "I know SQL\tand  Excel\n",
+        "  I don't know SQL or Python ",
+        "Does the course cover R\u00a0or only Python?",
+        "I know SQL : ) and Python",
+    ]
+    cached = {t: extractor.extract(t) for t in texts}
+    # The old way, a Doc per message (and an empty chunk cache for the second run).
+    monkeypatch.setattr(extractor, "_tokens", extractor._doc_tokens)
+    assert {t: extractor.extract(t) for t in texts} == cached
+    monkeypatch.undo()
+    monkeypatch.setattr(extractor, "_chunks", {})
+    assert {t: extractor.extract(t) for t in texts} == cached
+
+
+def test_chunk_cache_is_bounded(extractor, monkeypatch):
+    import knowledge.skills as skills
+
+    monkeypatch.setattr(extractor, "_chunks", {})
+    monkeypatch.setattr(skills, "_CHUNK_CACHE_MAX", 5)
+    text = "I know SQL and Excel and Python and Tableau"
+    assert labels(extractor, text) == ["SQL", "Microsoft Excel", "Python", "Tableau"]
+    assert len(extractor._chunks) <= 5
+    assert chunk_tokens(extractor, text) == doc_tokens(extractor, text)
+
+
 # --- speed ----------------------------------------------------------------------------------
 
 
