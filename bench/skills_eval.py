@@ -108,12 +108,19 @@ def eval_chat(extractor: Any, label_to_id: dict[str, str]) -> dict[str, Any]:
 
 
 def eval_speed(extractor: Any, texts: list[str], seconds: float = 3.0) -> dict[str, float]:
-    for t in texts:  # warm-up
+    """Throughput and latency on the chat set. The extractor caches the tokens of each
+    whitespace-separated chunk; looping over the same 250 messages would make every chunk a cache
+    hit, so the cache is emptied before each pass: only words shared between different messages
+    hit it, as in a live stream (where the cache is warmer still). The all-hits figure is
+    reported separately as ``messages_per_s_warm_cache``."""
+    clear = getattr(extractor, "clear_token_cache", lambda: None)
+    for t in texts:  # warm-up (imports, lazy tables)
         extractor.extract(t)
     lat: list[float] = []
     n = 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
+        clear()
         for t in texts:
             t0 = time.perf_counter()
             extractor.extract(t)
@@ -123,15 +130,22 @@ def eval_speed(extractor: Any, texts: list[str], seconds: float = 3.0) -> dict[s
     lat.sort()
     # Throughput without the per-call timer overhead: best of 5 rounds (shared machines are noisy).
     rates: list[float] = []
+    warm: list[float] = []
     for _ in range(5):
+        clear()
         t0 = time.perf_counter()
         for t in texts:
             extractor.extract(t)
         rates.append(len(texts) / (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        for t in texts:
+            extractor.extract(t)
+        warm.append(len(texts) / (time.perf_counter() - t0))
     throughput = max(rates)
     return {
         "messages_per_s": round(throughput, 1),
         "messages_per_s_median_round": round(statistics.median(rates), 1),
+        "messages_per_s_warm_cache": round(statistics.median(warm), 1),
         "messages_per_s_timed_loop": round(n / total, 1),
         "p50_ms": round(lat[len(lat) // 2] * 1000, 4),
         "p95_ms": round(lat[int(len(lat) * 0.95)] * 1000, 4),

@@ -437,6 +437,10 @@ class SkillExtractor:
 
     # -- extraction ------------------------------------------------------------------------
 
+    def clear_token_cache(self) -> None:
+        """Forget the cached chunk tokenizations (benchmarks measure unseen text this way)."""
+        self._chunks.clear()
+
     def extract(self, text: str) -> list[SkillMention]:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
