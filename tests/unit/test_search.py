@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -94,3 +95,89 @@ def test_incremental_rebuild_reembeds_only_changes(services, settings, tmp_path)
         settings, services.engine, "test-fp", services.encoder, progress=False
     )
     assert fresh == 0 and n == len(cache)
+
+
+# -- the fast paths give exactly what the straightforward ones gave ---------------------------
+
+
+def test_lexical_index_scores_are_rank_bm25s_bit_for_bit():
+    from rank_bm25 import BM25Okapi
+
+    from knowledge.recommend import LexicalIndex
+
+    texts = (
+        "aws cloud practitioner cloud basics",
+        "comptia a+ it support help desk cloud",
+        "welding certification weld inspect",
+        "cloud security and it support",  # "cloud" in most docs: rank_bm25's idf floor
+        "",
+    )
+    corpus = [t.split() for t in texts]
+    ours, theirs = LexicalIndex(corpus), BM25Okapi(corpus)
+    for terms in (["cloud"], ["cloud", "cloud", "support"], ["unknown", "weld"], []):
+        assert np.array_equal(ours.scores(terms), theirs.get_scores(terms))
+
+
+def test_lexical_scores_match_rank_bm25_on_the_catalog(services):
+    from rank_bm25 import BM25Okapi
+
+    from knowledge.recommend import lexical_terms
+
+    search = services.search
+    reference = BM25Okapi([lexical_terms(d.text) for d in search.docs])
+    for q in ("I want to fix air conditioners", "AZ-900 and CCNA", "nurse nurse aide", "zzz"):
+        assert np.array_equal(search.lexical_scores(q), reference.get_scores(lexical_terms(q)))
+
+
+def test_lean_encoder_is_transformers_bit_for_bit(services):
+    import torch
+
+    from knowledge.embed import _features
+
+    encoder = services.encoder
+    model = encoder.model
+    assert encoder._lean is not None  # the model is the plain BERT encoder it replays
+    texts = ["nurse", "get into cloud at amazon", "C++ / C# dev?", "weld " * 400]  # last: cut
+    with torch.inference_mode():
+        for text in texts:
+            features = _features(model, text)
+            expected = model[0].auto_model(**features).last_hidden_state[0]
+            assert torch.equal(encoder._lean(features), expected)
+
+
+def test_cached_work_gives_the_same_results(services):
+    search = services.search
+    filters = SearchFilters(max_cost=300, level="beginner")
+    first = [r.to_dict() for r in search.search("help desk job with no degree", 5, filters)]
+    vec = search.query_vector("help desk job with no degree")
+    assert not vec.flags.writeable  # shared between requests: nobody may change it
+    assert np.array_equal(vec, services.encoder.encode_query("help desk job with no degree"))
+    again = [r.to_dict() for r in search.search("help desk job with no degree", 5, filters)]
+    assert again == first
+    allowed = search.allowed_nums(filters)
+    assert search.allowed_nums(filters) is allowed  # cached per filter combination
+    assert np.array_equal(allowed, search._query_allowed(filters))
+
+
+def test_goal_skills_are_cached_per_goal_and_exclude_known_skills(services):
+    search = services.search
+    with services.engine.connect() as conn:
+        code, skill = conn.execute(
+            select(schema.OccupationSkill.code, schema.OccupationSkill.skill_id).where(
+                schema.OccupationSkill.importance >= 0.5
+            )
+        ).first()
+    gaps = search._gap_skills(code, set())
+    assert skill in gaps
+    assert skill not in search._gap_skills(code, {skill})
+    assert search._gap_skills(code, set()) == gaps
+
+
+def test_to_dict_is_a_deep_plain_copy(services):
+    from dataclasses import asdict
+
+    result = services.search.search("college credit for IT certifications", k=3)[0]
+    d = result.to_dict()
+    assert d == asdict(result) and list(d) == list(asdict(result))
+    d["why"]["matched_skills"].append("changed")
+    assert "changed" not in result.why["matched_skills"]
