@@ -53,7 +53,7 @@ unit: setup
 rasa-test: train
 	$(BIN)/rasa test core --stories tests/test_stories.yml --model models/stackwise.tar.gz --fail-on-prediction-errors --out var/results
 
-bench: setup build
+bench: setup build train
 	$(BIN)/python -m bench
 
 lock:

@@ -25,13 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip the 1M-entry scale run")
     args = ap.parse_args(argv)
 
-    from bench import nlu_cv, search_api, search_quality, search_scale
+    from bench import load, nlu_cv, search_api, search_quality, search_scale
 
     steps = [
         ("search_quality", lambda: search_quality.main([])),
         ("search_api", lambda: search_api.main([])),
         ("search_scale", lambda: search_scale.main(["--quick"] if args.quick else [])),
         ("nlu_cv", lambda: nlu_cv.main([])),
+        ("load", lambda: load.main([])),
     ]
     if importlib.util.find_spec("bench.skills_eval") is not None:
 
