@@ -6,6 +6,7 @@ template: what it holds is kept, except the entries set here from ``STACKWISE_*`
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -69,8 +70,9 @@ def redis_lock_store(url: str) -> dict[str, Any]:
 
 def write_runtime_endpoints(settings: Settings, actions_url: str, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(
-        yaml.safe_dump(runtime_endpoints(settings, actions_url), sort_keys=False),
-        encoding="utf-8",
-    )
+    # Database and Redis URLs may carry passwords: readable by this user only, from creation on.
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(yaml.safe_dump(runtime_endpoints(settings, actions_url), sort_keys=False))
+    os.chmod(target, 0o600)  # an older file keeps its mode through O_TRUNC
     return target

@@ -393,6 +393,21 @@ def test_runtime_endpoints_configure_the_stackwise_tracker_store(tmp_path, setti
     store.engine.dispose()
 
 
+def test_runtime_endpoints_file_is_private(tmp_path, settings):
+    import dataclasses
+    import stat
+
+    from bot.endpoints import write_runtime_endpoints
+
+    target = tmp_path / "e.yml"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o644)
+    local = dataclasses.replace(settings, tracker_store_url=f"sqlite:///{tmp_path / 't.db'}")
+    write_runtime_endpoints(local, "http://127.0.0.1:5999/webhook", target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert "tracker_store" in target.read_text(encoding="utf-8")
+
+
 def test_scheduled_purge_reports_counts_and_never_raises(tmp_path, settings, capsys):
     import dataclasses
 
