@@ -348,3 +348,25 @@ def test_speed(extractor):
         extractor.extract(t)
     per_message = (time.perf_counter() - start) / len(texts)
     assert per_message < 0.002  # target p95 2 ms; typically ~0.1 ms
+
+
+def test_special_case_ends_found_by_length_equal_testing_every_rule(extractor):
+    """heads_of / tails_of look a chunk's rule prefixes and suffixes up by length; the result
+    must equal testing every spaCy special case with startswith / endswith."""
+    joins = extractor._joins
+
+    def brute_heads(chunk: str, first: str) -> frozenset[str]:
+        heads = {first} | {joins.rule_ends[r][0] for r in joins.rules if chunk.startswith(r)}
+        return frozenset(heads & joins.seconds)
+
+    def brute_tails(chunk: str, last: str) -> frozenset[str]:
+        tails = {last} | {joins.rule_ends[r][1] for r in joins.rules if chunk.endswith(r)}
+        return frozenset(tails & joins.firsts)
+
+    rules = list(joins.rules)
+    chunks = rules + [r + "x" for r in rules[::7]] + ["x" + r for r in rules[::7]]
+    chunks += ["Python:)", ":)Python", "a.", "e.g.", "don't", "C++", "node.js", "", "x"]
+    for chunk in chunks:
+        for edge in ("", ":", "'", "x"):
+            assert joins.heads_of(chunk, edge) == brute_heads(chunk, edge), chunk
+            assert joins.tails_of(chunk, edge) == brute_tails(chunk, edge), chunk
