@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import services, slot_list
 from actions.prompts import REPHRASE
+from knowledge import constraints
 from knowledge.intake import IntakeRecord, save_intake
 from knowledge.tenants import get_tenant
 
@@ -107,8 +108,34 @@ class ActionFallback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        answer = _answer_to_intake_question(tracker)
+        if answer is not None:
+            # A short answer ("either", "10") can look like nothing in particular to the intent
+            # classifier; if it answers the question just asked, take it and let the form go on.
+            return [SlotSet(*answer)]
         failed = (tracker.get_slot("failed_attempts") or 0.0) + 1
         if failed >= MAX_FAILED_ATTEMPTS:
             return hand_off(dispatcher, tracker, "failed_attempts")
         dispatcher.utter_message(text=REPHRASE)
         return [SlotSet("failed_attempts", failed)]
+
+
+# The intake questions whose answers have a strict parser (knowledge/constraints.py).
+_ANSWER_PARSERS = {
+    "budget": constraints.parse_budget,
+    "weekly_hours": constraints.parse_hours,
+    "format": constraints.parse_format,
+    "education_level": constraints.parse_education,
+}
+
+
+def _answer_to_intake_question(tracker: Tracker) -> tuple[str, str] | None:
+    """(slot, value) when the intake form is asking and the low-confidence message parses as
+    an answer to that question; otherwise None."""
+    if (tracker.active_loop or {}).get("name") != "intake_form":
+        return None
+    slot = tracker.get_slot("requested_slot")
+    parse = _ANSWER_PARSERS.get(slot)
+    text = (tracker.latest_message or {}).get("text") or ""
+    value = parse(text) if parse and text.strip() else None
+    return (slot, value) if value is not None else None

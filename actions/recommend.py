@@ -148,10 +148,14 @@ class ActionRecommend(Action):
             )
             return []
         goal = tracker.get_slot("goal")
+        # Say which delivery format the list is limited to (it may have just changed).
+        kind = {"online": "online ", "in_person": "in-person ", "hybrid": "hybrid "}.get(
+            filters_from_slots(tracker).format or "", ""
+        )
         head = (
-            f"Here are {len(results)} options for your goal ({goal}):"
+            f"Here are {len(results)} {kind}options for your goal ({goal}):"
             if goal
-            else "Here are some options:"
+            else f"Here are some {kind}options:"
         )
         events = present(dispatcher, tracker, results, head, filled)
         # A completed intake goes to the adviser queue (updated, not duplicated, on re-runs).

@@ -160,7 +160,9 @@ def hosts(web, app_engine) -> Iterator[tuple[HostSite, HostSite]]:
     refused_srv.shutdown()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is running it holds an asyncio loop
+# in the main thread, and every later test that calls asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 

@@ -192,7 +192,7 @@ def test_action_servers_killed_then_restarted(scaled):
     assert after["format"] == "online", chat.dump()
     assert after["budget"] == "300" and "Python" in after["skills"]
     reply = chat.say("bachelor's degree")
-    assert "Here are 3 options" in reply, chat.dump()
+    assert "Here are 3 online options" in reply, chat.dump()
 
 
 def socketio_exchange(stack: Stack, upgrade: bool) -> str:

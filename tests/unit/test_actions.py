@@ -362,3 +362,32 @@ def test_two_failed_attempts_hand_off(services):
         ActionFallback(), tracker("after_recommendations", text="qwer", failed_attempts=1)
     )
     assert "bring in a person" in text_of(second) and slots["failed_attempts"] == 0
+
+
+def _asking(slot: str, text: str) -> Tracker:
+    data = json.loads((FIXTURES / "skills_given.json").read_text())
+    data["slots"]["requested_slot"] = slot
+    data["active_loop"] = {"name": "intake_form"}
+    data["latest_message"]["text"] = text
+    data["latest_message"]["intent"] = {"name": "nlu_fallback", "confidence": 0.25}
+    return Tracker.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "expected"),
+    [("format", "either", "any"), ("weekly_hours", "10", "10"), ("budget", "no limit", "none")],
+)
+def test_low_confidence_answer_to_the_question_asked_is_taken(slot, text, expected):
+    dispatcher = CollectingDispatcher()
+    events = ActionFallback().run(dispatcher, _asking(slot, text), {})
+    assert events == [{"event": "slot", "timestamp": None, "name": slot, "value": expected}]
+    assert dispatcher.messages == []
+
+
+def test_low_confidence_non_answer_asks_to_rephrase():
+    dispatcher = CollectingDispatcher()
+    events = ActionFallback().run(dispatcher, _asking("format", "high school"), {})
+    assert dispatcher.messages, "asked to rephrase"
+    assert {e["name"]: e["value"] for e in events if e.get("event") == "slot"} == {
+        "failed_attempts": 1.0
+    }
