@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -140,6 +140,13 @@ def user_texts(rasa: httpx.Client, sender: str) -> list[str]:
 
 
 @fuzz(90)
+# Always-run examples (Hypothesis' explicit phase): accepted messages for the fuzz senders, so
+# "stored intact" below is checked on hostile, SQL-looking and non-English text in every run.
+@example(body=json.dumps({"sender": "fuzz-1", "message": "<script>alert(1)</script>"}).encode())
+@example(body=json.dumps({"sender": "fuzz-1", "message": "'; DROP TABLE events; --"}).encode())
+@example(body=json.dumps({"sender": "fuzz-2", "message": "¿Qué certificado? 看护 🚀"}).encode())
+@example(body=json.dumps({"sender": "fuzz-2", "message": '<img src=x onerror="x()">'}).encode())
+@example(body=json.dumps({"sender": "fuzz-3", "message": "  I know Excel\tand SQL  "}).encode())
 @given(
     body=st.one_of(
         st.binary(max_size=100),
