@@ -11,70 +11,31 @@ or role; by default ``root`` and then ``postgres`` at 127.0.0.1:5432 are tried (
 from __future__ import annotations
 
 import dataclasses
-import os
-import secrets
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from knowledge import migrations
 from knowledge.build import build_database, counts, read_meta
 from knowledge.db import make_engine
+from tests.postgres import admin_engine, fresh_database
 from tests.unit.test_migrations import migrated_and_declared
 
 pytestmark = pytest.mark.integration
 
-DEFAULT_ADMIN_URLS = (
-    "postgresql+psycopg2://root@127.0.0.1:5432/postgres",
-    "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
-)
-
 
 @pytest.fixture(scope="module")
 def pg_admin() -> Iterator[Engine]:
-    configured = os.environ.get("STACKWISE_TEST_POSTGRES_URL")
-    candidates = (configured,) if configured else DEFAULT_ADMIN_URLS
-    errors = []
-    for url in candidates:
-        engine = create_engine(url, future=True, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(f"{make_url(url).render_as_string(hide_password=True)}: {exc}")
-            engine.dispose()
-            continue
+    with admin_engine() as engine:
         yield engine
-        engine.dispose()
-        return
-    pytest.fail(
-        "PostgreSQL is required for these tests and could not be reached. Start it (e.g. "
-        "`service postgresql start`) or set STACKWISE_TEST_POSTGRES_URL to an admin URL.\n"
-        + "\n".join(errors),
-        pytrace=False,
-    )
 
 
 @pytest.fixture
 def pg_url(pg_admin: Engine) -> Iterator[str]:
     """A fresh, empty database; dropped after the test."""
-    name = f"stackwise_test_{secrets.token_hex(6)}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield pg_admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with pg_admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    with fresh_database(pg_admin, "stackwise_test") as url:
+        yield url
 
 
 def test_migrations_match_schema_on_postgres(pg_url):

@@ -32,8 +32,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from bot.channels import STORE_DOWN_TEXT
 from bot.proxy import UNAVAILABLE_TEXT
@@ -43,7 +43,7 @@ from knowledge import index as kindex
 from knowledge.config import Scaling
 from tests.integration.chat import Chat
 from tests.integration.faults import TcpForwarder
-from tests.integration.test_postgres import DEFAULT_ADMIN_URLS
+from tests.postgres import admin_engine
 
 pytestmark = pytest.mark.integration
 
@@ -53,21 +53,8 @@ LOCK_LIFETIME_S = 8
 
 @pytest.fixture(scope="module")
 def pg_admin() -> Iterator[Engine]:
-    configured = os.environ.get("STACKWISE_TEST_POSTGRES_URL")
-    errors = []
-    for url in (configured,) if configured else DEFAULT_ADMIN_URLS:
-        engine = create_engine(url, future=True, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(f"{make_url(url).render_as_string(hide_password=True)}: {exc}")
-            engine.dispose()
-            continue
+    with admin_engine() as engine:
         yield engine
-        engine.dispose()
-        return
-    pytest.fail("PostgreSQL is required: " + "; ".join(errors), pytrace=False)
 
 
 @pytest.fixture(scope="module")
