@@ -41,8 +41,9 @@ import gzip
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,21 @@ class SkillMention:
     skill_id: str
     label: str
     role: str
+
+
+_new_object = object.__new__
+
+
+def _mention(start: int, end: int, text: str, skill_id: str, label: str, role: str) -> SkillMention:
+    """``SkillMention(start, end, text, skill_id, label, role)`` without the frozen dataclass's
+    ``__init__``, whose six ``object.__setattr__`` calls were ~5% of the extraction time: the same
+    fields in the instance ``__dict__`` (what that ``__init__`` fills), so an equal object
+    (``test_fast_mention_equals_constructor``)."""
+    mention = _new_object(SkillMention)
+    mention.__dict__.update(
+        start=start, end=end, text=text, skill_id=skill_id, label=label, role=role
+    )
+    return mention
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,11 +226,14 @@ class _Candidate:
 # Runs of whitespace / non-whitespace: ``\s`` is ``str.isspace``, the test spaCy splits on.
 _RUNS = re.compile(r"\s+|\S+")
 _CHUNK_CACHE_MAX = 50_000  # distinct chunks kept (~0.5 kB each); cleared when full
+_PLAIN_SUFFIXES = frozenset(",.?!:;)")  # split off a word by spaCy's suffix rules (see below)
+_OFFSET_0 = (0,)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Chunk:
-    """spaCy's tokens for one whitespace-delimited chunk, offsets relative to the chunk."""
+    """spaCy's tokens for one whitespace-delimited chunk, offsets relative to the chunk. Cached
+    and shared: never modified after it is made."""
 
     lowers: tuple[str, ...]
     texts: tuple[str, ...]
@@ -224,6 +243,7 @@ class _Chunk:
     # empty.
     heads: frozenset[str]
     tails: frozenset[str]
+    single: bool  # one token
 
 
 @dataclass(slots=True)
@@ -244,6 +264,11 @@ class SkillExtractor:
         self._trie: dict[str, list[Any]] = {}
         self._extra_rules: dict[str, str] = {}
         self._special = {k.lower() for k in self._nlp.tokenizer.rules}
+        self._rules = frozenset(self._nlp.tokenizer.rules)
+        # The plain-chunk shortcut assumes the English tokenizer (checked in the tests) and no
+        # token_match (which could keep a word with its suffix).
+        self._plain_ok = self._nlp.tokenizer.token_match is None
+        self._plain_suffixes = _PLAIN_SUFFIXES - self._rules
         self._chunks: dict[str, _Chunk] = {}
         self._joins = _SpecialJoins.of(self._nlp.tokenizer)
         self._build(skills)
@@ -400,16 +425,17 @@ class SkillExtractor:
         cache = self._chunks
         tails = _NONE
         start = 0
-        for k, piece in enumerate(pieces):
-            if positions is not None:
-                start = positions[k]
+        at = None if positions is None else iter(positions)
+        for piece in pieces:
+            if at is not None:
+                start = next(at)
             chunk = cache.get(piece) or self._tokenize_chunk(piece)
-            if tails and chunk.heads and self._joins.between(tails, chunk.heads):
+            if chunk.heads and tails and self._joins.between(tails, chunk.heads):
                 return self._doc_tokens(text)
             tails = chunk.tails
             lowers += chunk.lowers
             texts += chunk.texts
-            if len(chunk.offsets) == 1:
+            if chunk.single:
                 starts.append(start)
             else:
                 starts += [start + offset for offset in chunk.offsets]
@@ -417,19 +443,60 @@ class SkillExtractor:
         return _Tokens(lowers, texts, starts)
 
     def _tokenize_chunk(self, run: str) -> _Chunk:
-        doc = self._nlp.make_doc(run)
-        texts = tuple(t.text for t in doc)
+        texts = self._plain_chunk(run)
+        if texts is None:
+            doc = self._nlp.make_doc(run)
+            texts = tuple(t.text for t in doc)
+            lowers = tuple(t.lower_ for t in doc)
+            offsets = tuple(t.idx for t in doc)
+        elif len(texts) == 1:
+            lowers, offsets = (run.lower(),), _OFFSET_0
+        else:
+            lowers, offsets = (texts[0].lower(), texts[1]), (0, len(texts[0]))
         chunk = _Chunk(
-            lowers=tuple(t.lower_ for t in doc),
+            lowers=lowers,
             texts=texts,
-            offsets=tuple(t.idx for t in doc),
+            offsets=offsets,
             heads=self._joins.heads_of(run, texts[0]),
             tails=self._joins.tails_of(run, texts[-1]),
+            single=len(texts) == 1,
         )
         if len(self._chunks) >= _CHUNK_CACHE_MAX:
             self._chunks.clear()
         self._chunks[run] = chunk
         return chunk
+
+    def _plain_chunk(self, run: str) -> tuple[str, ...] | None:
+        """spaCy's tokens for a chunk of ASCII letters, optionally followed by one of
+        ``_PLAIN_SUFFIXES``, worked out without spaCy (a ``Doc`` per new chunk was most of the
+        time on unseen text); None for every other chunk.
+
+        Why this equals the tokenizer (``spacy/tokenizer.pyx``: ``_split_affixes``,
+        ``_attach_tokens``, ``_apply_special_cases``; English has no ``token_match``, and its
+        ``url_match`` keeps a token whole, which these are anyway): no prefix, suffix or infix
+        pattern of the English tokenizer matches inside a run of ASCII letters (they all need
+        punctuation, a symbol, a digit or a space), so a word that is not a special case is one
+        token. After such a word, ",", "?", "!", ":", ";" and ")" are always split
+        off as a suffix and "." is split off after a lower-case letter or two upper-case letters
+        (``(?<=[a-z...])\\.``, ``(?<=[A-Z][A-Z])\\.``); the word before it is again one token.
+        The chunk, the word and the suffix must not be special cases (exact strings), and the
+        (word, suffix) pair must not be part of one: then no special case can apply to the
+        chunk's tokens either. ``test_plain_chunks_equal_spacy`` checks this against spaCy on the
+        ~67k words of the lemma and word-probability tables (three casings, every suffix), on
+        every one- and two-letter word with every suffix and on the special cases.
+        """
+        if not (run and run.isascii() and self._plain_ok):
+            return None
+        if run.isalpha():
+            return None if run in self._rules else (run,)
+        word, suffix = run[:-1], run[-1]
+        if suffix not in self._plain_suffixes or not word.isalpha():
+            return None
+        if suffix == "." and not (word[-1].islower() or word[-2:].isupper() and len(word) > 1):
+            return None
+        if run in self._rules or word in self._rules or (word, suffix) in self._joins.pairs:
+            return None
+        return (word, suffix)
 
     def _doc_tokens(self, text: str) -> _Tokens:
         doc = self._nlp.make_doc(text)
@@ -449,17 +516,16 @@ class SkillExtractor:
                 f"text is {len(text)} characters; the skill extractor accepts at most "
                 f"{MAX_TEXT_CHARS} (split long documents into messages or paragraphs)"
             )
-        if not text.strip():
+        if text.isspace() or not text:
             return []
         tokens = self._tokens(text)
         lowers = tokens.lowers
         trie = self._trie
         n = len(lowers)
         candidates: list[_Candidate] = []
-        for i, word in enumerate(lowers):
-            node = trie.get(word)
-            if node is None:
-                continue
+        # Most tokens start no form: find the ones that do in one pass, then walk the trie.
+        for i in [i for i, word in enumerate(lowers) if word in trie]:
+            node = trie[lowers[i]]
             k = i + 1
             while node is not None:
                 if node[0] is not None:
@@ -485,16 +551,7 @@ class SkillExtractor:
             begin = tokens.starts[cand.start]
             finish = tokens.starts[cand.end - 1] + len(tokens.texts[cand.end - 1])
             role = _mention_role(lowers, roles, cand.start, cand.end)
-            out.append(
-                SkillMention(
-                    start=begin,
-                    end=finish,
-                    text=text[begin:finish],
-                    skill_id=sid,
-                    label=self._labels[sid],
-                    role=role,
-                )
-            )
+            out.append(_mention(begin, finish, text[begin:finish], sid, self._labels[sid], role))
         return out
 
     def _resolve(
@@ -515,8 +572,10 @@ class SkillExtractor:
                     break
                 kept = _longest_first(kept + added)
                 pending = [c for c in pending if c not in added]
-            return sorted(kept, key=lambda c: c.start)
-        return sorted(_longest_first(sure), key=lambda c: c.start)
+                if not pending:
+                    break
+            return sorted(kept, key=_START)
+        return sorted(_longest_first(sure), key=_START)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -568,6 +627,15 @@ class _SpecialJoins:
     # Distinct rule lengths, ascending: a chunk's rule prefixes / suffixes are found with one
     # dict lookup per length instead of testing every rule (~30% of extraction on new text).
     rule_lengths: tuple[int, ...] = ()
+    # Only the rules whose first affix-split token is in ``seconds`` can add a head (heads are
+    # intersected with ``seconds``), and only those whose last one is in ``firsts`` a tail: rule
+    # -> that token, and by the character those rules start / end with, their distinct lengths
+    # (ascending). A chunk whose first / last character starts / ends no such rule (most chunks)
+    # needs no lookup at all.
+    head_rules: dict[str, str] = field(default_factory=dict)
+    head_lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    tail_rules: dict[str, str] = field(default_factory=dict)
+    tail_lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, tokenizer: Tokenizer) -> _SpecialJoins:
@@ -587,44 +655,63 @@ class _SpecialJoins:
             if words:
                 pairs.update(zip(words, words[1:], strict=False))
                 rule_ends[rule] = (words[0], words[-1])
+        firsts = frozenset(a for a, _ in pairs)
+        seconds = frozenset(b for _, b in pairs)
+        head_rules = {r: ends[0] for r, ends in rule_ends.items() if ends[0] in seconds}
+        tail_rules = {r: ends[1] for r, ends in rule_ends.items() if ends[1] in firsts}
         return cls(
             pairs=frozenset(pairs),
-            firsts=frozenset(a for a, _ in pairs),
-            seconds=frozenset(b for _, b in pairs),
+            firsts=firsts,
+            seconds=seconds,
             rules=tuple(rule_ends),
             rule_ends=rule_ends,
             rule_lengths=tuple(sorted({len(r) for r in rule_ends})),
+            head_rules=head_rules,
+            head_lengths=_lengths_by_char(head_rules, 0),
+            tail_rules=tail_rules,
+            tail_lengths=_lengths_by_char(tail_rules, -1),
         )
 
     # Before fusing, a chunk's first token is either its first token after fusing or the first
     # affix-split token of a special case that the chunk starts with (the last one likewise).
 
     def heads_of(self, chunk: str, first: str) -> frozenset[str]:
-        heads = {first}
-        ends = self.rule_ends
-        for n in self.rule_lengths:  # every rule the chunk starts with
-            if n > len(chunk):
-                break
-            rule = ends.get(chunk[:n])
-            if rule is not None:
-                heads.add(rule[0])
-        heads &= self.seconds
+        heads = [first] if first in self.seconds else []
+        lengths = self.head_lengths.get(chunk[:1])
+        if lengths is not None:
+            rules = self.head_rules
+            for n in lengths:  # every relevant rule the chunk starts with
+                if n > len(chunk):
+                    break
+                head = rules.get(chunk[:n])
+                if head is not None:
+                    heads.append(head)
         return frozenset(heads) if heads else _NONE
 
     def tails_of(self, chunk: str, last: str) -> frozenset[str]:
-        tails = {last}
-        ends = self.rule_ends
-        for n in self.rule_lengths:  # every rule the chunk ends with
-            if n > len(chunk):
-                break
-            rule = ends.get(chunk[-n:])
-            if rule is not None:
-                tails.add(rule[1])
-        tails &= self.firsts
+        tails = [last] if last in self.firsts else []
+        lengths = self.tail_lengths.get(chunk[-1:])
+        if lengths is not None:
+            rules = self.tail_rules
+            for n in lengths:  # every relevant rule the chunk ends with
+                if n > len(chunk):
+                    break
+                tail = rules.get(chunk[-n:])
+                if tail is not None:
+                    tails.append(tail)
         return frozenset(tails) if tails else _NONE
 
     def between(self, tails: frozenset[str], heads: frozenset[str]) -> bool:
         return any((a, b) in self.pairs for a in tails for b in heads)
+
+
+def _lengths_by_char(rules: dict[str, str], at: int) -> dict[str, tuple[int, ...]]:
+    """First (``at=0``) or last (``at=-1``) character -> the distinct lengths of the rules that
+    start / end with it, ascending."""
+    lengths: dict[str, set[int]] = {}
+    for rule in rules:
+        lengths.setdefault(rule[at], set()).add(len(rule))
+    return {char: tuple(sorted(ns)) for char, ns in lengths.items()}
 
 
 def _derived_forms(
@@ -753,13 +840,18 @@ def _inflections(
 # Context and role rules
 
 
+_START = attrgetter("start")
+
+
 def _longest_first(cands: list[_Candidate]) -> list[_Candidate]:
+    if len(cands) < 2:
+        return list(cands)
     ordered = sorted(cands, key=lambda c: (-(c.end - c.start), c.start))
     taken: set[int] = set()
     out: list[_Candidate] = []
     for c in ordered:
         idx = range(c.start, c.end)
-        if any(i in taken for i in idx):
+        if not taken.isdisjoint(idx):
             continue
         taken.update(idx)
         out.append(c)
@@ -832,11 +924,15 @@ def _token_roles(lowers: list[str], covered: set[int]) -> list[str]:
     roles = [ROLE_HAS] * n
     role = ROLE_HAS
     sent_start = 0
+    done = 0  # roles[:done] are final
     triggers = _ANY_TRIGGER
-    for k, w in enumerate(lowers):
-        if w not in triggers or k in covered:  # skill names are not triggers ("scikit-learn")
-            roles[k] = role
+    # Only trigger words change the role: visit those, and fill the stretch before each.
+    for k in [k for k, w in enumerate(lowers) if w in triggers]:
+        if k in covered:  # skill names are not triggers ("scikit-learn")
             continue
+        if role != ROLE_HAS:
+            roles[done:k] = [role] * (k - done)
+        w = lowers[k]
         prev = lowers[k - 1] if k else ""
         nxt = lowers[k + 1] if k + 1 < n else ""
         if w in _SENT_END:
@@ -863,6 +959,9 @@ def _token_roles(lowers: list[str], covered: set[int]) -> list[str]:
         ):
             role = ROLE_HAS
         roles[k] = role
+        done = k + 1
+    if role != ROLE_HAS:
+        roles[done:] = [role] * (n - done)
     return roles
 
 

@@ -77,6 +77,21 @@ def test_mention_fields_and_offsets(extractor):
     assert text[excel.start : excel.end] == "Excel" and excel.label == "Microsoft Excel"
 
 
+def test_fast_mention_equals_constructor():
+    import dataclasses
+
+    from knowledge.skills import _mention
+
+    fields = dict(start=7, end=10, text="SQL", skill_id="sql", label="SQL", role="has")
+    fast, slow = _mention(**fields), SkillMention(**fields)
+    assert type(fast) is SkillMention
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert vars(fast) == vars(slow) and list(vars(fast)) == list(vars(slow))
+    assert dataclasses.asdict(fast) == fields
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.role = "lacks"  # type: ignore[misc]
+
+
 @pytest.mark.parametrize("text", ["I KNOW PYTHON", "i know python", "I know PyThOn"])
 def test_case_insensitive(extractor, text):
     assert labels(extractor, text) == ["Python"]
@@ -319,6 +334,45 @@ def test_extract_same_on_every_tokenization_path(extractor, monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(extractor, "_chunks", {})
     assert {t: extractor.extract(t) for t in texts} == cached
+
+
+def test_plain_chunks_equal_spacy(extractor, monkeypatch):
+    """A new chunk of ASCII letters (plus one trailing ",.?!:;)") is tokenized without spaCy:
+    the result must be spaCy's on every word of the lemma and word-probability tables (each in
+    one of three casings, with one of the suffixes or none, in rotation), every one- and
+    two-letter word with every suffix, and the special cases with and without a suffix."""
+    import spacy
+
+    from knowledge.skills import _PLAIN_SUFFIXES, _lemma_forms, _word_probs
+
+    reference = spacy.blank("en").make_doc  # a separate vocab: these lexemes stay out of ours
+    table, _ = _lemma_forms()
+    words = {w for pair in table.items() for w in pair} | set(_word_probs())
+    words = sorted(w for w in words if w.isascii() and w.isalpha())
+    assert len(words) > 50_000
+    suffixes = ["", *sorted(_PLAIN_SUFFIXES)]
+    chunks = [
+        (w, w.title(), w.upper())[i % 3] + suffixes[(i // 3) % len(suffixes)]
+        for i, w in enumerate(words)
+    ]
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    short = [*letters, *(a + b for a in letters for b in letters)]
+    chunks += [w + s for w in short for s in suffixes]
+    rules = list(extractor._nlp.tokenizer.rules)
+    chunks += [r + s for r in rules for s in suffixes]
+    monkeypatch.setattr(extractor, "_chunks", {})
+    plain = 0
+    for chunk in chunks:
+        doc = reference(chunk)
+        fast = extractor._plain_chunk(chunk)
+        if fast is not None:
+            plain += 1
+            assert fast == tuple(t.text for t in doc), chunk
+        tokens = extractor._tokenize_chunk(chunk)
+        expected = ([t.lower_ for t in doc], [t.text for t in doc], [t.idx for t in doc])
+        assert (list(tokens.lowers), list(tokens.texts), list(tokens.offsets)) == expected, chunk
+        assert tokens.single == (len(doc) == 1)
+    assert plain > 0.9 * (len(chunks) - len(rules) * len(suffixes))  # the shortcut is used
 
 
 def test_chunk_cache_is_bounded(extractor, monkeypatch):
