@@ -453,14 +453,9 @@ class SkillExtractor:
             lowers, offsets = (run.lower(),), _OFFSET_0
         else:
             lowers, offsets = (texts[0].lower(), texts[1]), (0, len(texts[0]))
-        chunk = _Chunk(
-            lowers=lowers,
-            texts=texts,
-            offsets=offsets,
-            heads=self._joins.heads_of(run, texts[0]),
-            tails=self._joins.tails_of(run, texts[-1]),
-            single=len(texts) == 1,
-        )
+        joins = self._joins
+        heads, tails = joins.heads_of(run, texts[0]), joins.tails_of(run, texts[-1])
+        chunk = _Chunk(lowers, texts, offsets, heads, tails, len(texts) == 1)
         if len(self._chunks) >= _CHUNK_CACHE_MAX:
             self._chunks.clear()
         self._chunks[run] = chunk
@@ -525,15 +520,18 @@ class SkillExtractor:
         candidates: list[_Candidate] = []
         # Most tokens start no form: find the ones that do in one pass, then walk the trie.
         for i in [i for i, word in enumerate(lowers) if word in trie]:
-            node = trie[lowers[i]]
+            form, children = trie[lowers[i]]
+            if form is not None:
+                candidates.append(_Candidate(i, i + 1, form))
             k = i + 1
-            while node is not None:
-                if node[0] is not None:
-                    candidates.append(_Candidate(i, k, node[0]))
-                if k >= n or not node[1]:
+            while children and k < n:
+                node = children.get(lowers[k])
+                if node is None:
                     break
-                node = node[1].get(lowers[k])
                 k += 1
+                form, children = node
+                if form is not None:
+                    candidates.append(_Candidate(i, k, form))
         if not candidates:
             return []
         accepted = self._resolve(tokens.texts, lowers, candidates)
@@ -559,23 +557,24 @@ class SkillExtractor:
     ) -> list[_Candidate]:
         """Context rules for ambiguous forms, then longest-span-wins overlap removal."""
         sure = [c for c in candidates if c.form.rule is None]
-        unsure = [c for c in candidates if c.form.rule is not None]
-        if not unsure and all(a.end <= b.start for a, b in zip(sure, sure[1:], strict=False)):
-            return sure  # found in text order, no overlaps: the common case
-        if unsure:
-            # Overlap first among sure spans so that list context comes from real mentions.
-            kept = _longest_first(sure)
-            pending = unsure
-            for _ in range(3):
-                added = [c for c in pending if _context_ok(texts, lowers, c, kept)]
-                if not added:
-                    break
-                kept = _longest_first(kept + added)
-                pending = [c for c in pending if c not in added]
-                if not pending:
-                    break
-            return sorted(kept, key=_START)
-        return sorted(_longest_first(sure), key=_START)
+        if len(sure) == len(candidates):
+            if len(sure) == 1 or all(
+                a.end <= b.start for a, b in zip(sure, sure[1:], strict=False)
+            ):
+                return sure  # found in text order, no overlaps: the common case
+            return sorted(_longest_first(sure), key=_START)
+        # Overlap first among sure spans so that list context comes from real mentions.
+        kept = _longest_first(sure)
+        pending = [c for c in candidates if c.form.rule is not None]
+        for _ in range(3):
+            added = [c for c in pending if _context_ok(texts, lowers, c, kept)]
+            if not added:
+                break
+            kept = _longest_first(kept + added)
+            pending = [c for c in pending if c not in added]
+            if not pending:
+                break
+        return sorted(kept, key=_START)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -424,3 +424,88 @@ def test_special_case_ends_found_by_length_equal_testing_every_rule(extractor):
         for edge in ("", ":", "'", "x"):
             assert joins.heads_of(chunk, edge) == brute_heads(chunk, edge), chunk
             assert joins.tails_of(chunk, edge) == brute_tails(chunk, edge), chunk
+
+
+def _reference_token_roles(lowers: list[str], covered: set[int]) -> list[str]:
+    """The role loop as first written: every token visited (``_token_roles`` visits only the
+    trigger words and fills the stretches between them)."""
+    from knowledge import skill_words as w
+    from knowledge.skills import _ANY_TRIGGER, _question_wants
+
+    n = len(lowers)
+    roles = ["has"] * n
+    role = "has"
+    sent_start = 0
+    for k, word in enumerate(lowers):
+        if word not in _ANY_TRIGGER or k in covered:
+            roles[k] = role
+            continue
+        prev = lowers[k - 1] if k else ""
+        nxt = lowers[k + 1] if k + 1 < n else ""
+        if word in w._SENT_END:
+            if word == "?":
+                _question_wants(lowers, roles, sent_start, k)
+            role = "has"
+            sent_start = k + 1
+        elif word in w._CLAUSE_BREAK:
+            if not (word == "but" and nxt == "also" and role != "has"):
+                role = "has"
+        elif (
+            word == ","
+            and (nxt in w._SUBJECT or nxt in w._HAS_VERB)
+            or word == "and"
+            and nxt in w._AND_RESET
+        ):
+            role = "has"
+        elif word in w._NEG:
+            if nxt not in w._NEG_IGNORE_NEXT and not (word == "no" and nxt in w._NO_IGNORE_NEXT):
+                role = "lacks"
+        elif word in w._WANT or prev in w._WANT_AFTER.get(word, ()):
+            if not (word in w._WANT_NOT_BEFORE and nxt in w._WANT_NOT_BEFORE[word]):
+                role = "wants"
+        elif (
+            word in w._HAS_VERB
+            and prev in w._HAS_RESET_PREV
+            and role != "has"
+            and not (prev == "do" and k >= 2 and lowers[k - 2] in {"n't", "nt", "not"})
+        ):
+            role = "has"
+        roles[k] = role
+    return roles
+
+
+def test_token_roles_equal_visiting_every_token(extractor):
+    import random
+
+    from knowledge import skill_words as w
+    from knowledge.skills import _ANY_TRIGGER, _token_roles
+
+    vocab = sorted(
+        _ANY_TRIGGER
+        | w._SUBJECT
+        | w._AND_RESET
+        | w._HAS_RESET_PREV
+        | w._NEG_IGNORE_NEXT
+        | w._NO_IGNORE_NEXT
+        | w._QUESTION_LEARN
+        | w._KNOW_VERBS
+        | {x for words in w._WANT_AFTER.values() for x in words}
+        | {x for words in w._WANT_NOT_BEFORE.values() for x in words}
+        | {"sql", "excel", "python", "the", "course", "i", "my", "n't", "nt", "not"}
+    )
+    rng = random.Random(5)
+    cases = []
+    for _ in range(4000):
+        lowers = rng.choices(vocab, k=rng.randint(1, 30))
+        covered = {k for k in range(len(lowers)) if rng.random() < 0.15}
+        cases.append((lowers, covered))
+    for text in TOKENIZER_CASES + [
+        "I don't know SQL but I want to learn Python, and I use Excel daily.",
+        "Does the course cover R? I know Python. Is Excel taught? no experience with Java",
+        "never used Tableau, but also want to learn SQL; however I do know Excel",
+    ]:
+        lowers = extractor._tokens(text).lowers
+        for step in (1, 2, 3):
+            cases.append((lowers, set(range(0, len(lowers), step + 1))))
+    for lowers, covered in cases:
+        assert _token_roles(lowers, covered) == _reference_token_roles(lowers, covered), lowers
