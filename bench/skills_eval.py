@@ -126,13 +126,21 @@ def background_texts() -> list[str]:
 
 
 def eval_speed(
-    extractor: Any, texts: list[str], seconds: float = 3.0, background: list[str] | None = None
+    extractor: Any,
+    texts: list[str],
+    seconds: float = 3.0,
+    background: list[str] | None = None,
+    rounds: int = 15,
 ) -> dict[str, float]:
     """Throughput and latency on the chat set. The extractor caches the tokens of each
     whitespace-separated chunk; looping over the same 250 messages would make every chunk a cache
     hit. So before each timed pass the cache is emptied and refilled from ``background`` (other
     messages, untimed), as in a server that has seen other traffic: only shared vocabulary hits.
-    The all-hits figure is reported separately as ``messages_per_s_warm_cache``."""
+    The all-hits figure is reported separately as ``messages_per_s_warm_cache``.
+
+    A round is one pass over the messages (a few milliseconds), so one busy moment of a shared
+    machine sinks it: the median of ``rounds`` rounds is the figure to compare with a target,
+    the best round shows what the code does undisturbed."""
     clear_cache = getattr(extractor, "clear_token_cache", lambda: None)
     background = background or []
 
@@ -154,10 +162,10 @@ def eval_speed(
     total = sum(lat)  # time inside extract() only, not the untimed cache refills
     n = len(lat)
     lat.sort()
-    # Throughput without the per-call timer overhead: best of 5 rounds (shared machines are noisy).
+    # Throughput without the per-call timer overhead, per round (shared machines are noisy).
     rates: list[float] = []
     warm: list[float] = []
-    for _ in range(5):
+    for _ in range(rounds):
         clear()
         t0 = time.perf_counter()
         for t in texts:
@@ -171,6 +179,7 @@ def eval_speed(
     return {
         "messages_per_s": round(throughput, 1),
         "messages_per_s_median_round": round(statistics.median(rates), 1),
+        "rounds": rounds,
         "messages_per_s_warm_cache": round(statistics.median(warm), 1),
         "messages_per_s_timed_loop": round(n / total, 1),
         "p50_ms": round(lat[len(lat) // 2] * 1000, 4),
@@ -356,7 +365,10 @@ def main(argv: list[str] | None = None) -> int:
         ("Chat F1", chat["f1"]),
         ("Chat role accuracy", chat["role_accuracy"]),
         ("Chat utterances / gold skills", f"{chat['utterances']} / {chat['gold']}"),
-        ("Speed (messages/s, one core)", speed["messages_per_s"]),
+        (
+            f"Speed (messages/s, one core), median / best of {speed['rounds']} rounds",
+            f"{speed['messages_per_s_median_round']} / {speed['messages_per_s']}",
+        ),
         ("Latency p50 / p95 (ms)", f"{speed['p50_ms']} / {speed['p95_ms']}"),
         ("Load time (s)", speed["load_s"]),
     ]
