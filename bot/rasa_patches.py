@@ -9,9 +9,9 @@ into the stored one. With ``strict_tracker_store`` the error is raised instead; 
 (``bot/channels.py``) answer the learner that the message could not be taken in, and nothing is
 stored for that turn.
 
-The SQL tracker store's engine is also made to test pooled connections before use
+A plain SQL tracker store's engine is also made to test pooled connections before use
 (``pool_pre_ping``), so the first message after the database comes back does not fail on a
-connection the outage closed.
+connection the outage closed (``StackwiseTrackerStore`` builds its engine that way itself).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def strict_tracker_store() -> None:
     from rasa.core.agent import Agent
     from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 
+    from bot.tracker_store import StackwiseTrackerStore
+
     if getattr(Agent, "_stackwise_strict", False):
         return
     create = Agent._create_tracker_store
@@ -37,7 +39,8 @@ def strict_tracker_store() -> None:
         failsafe = create(store, domain)
         if isinstance(failsafe, FailSafeTrackerStore):
             failsafe._on_tracker_store_error = _raise  # instead of "log and fall back"
-        if isinstance(store, SQLTrackerStore):
+        # StackwiseTrackerStore makes its own engine, pre-ping included.
+        if isinstance(store, SQLTrackerStore) and not isinstance(store, StackwiseTrackerStore):
             ping_before_use(store)
         return failsafe
 
