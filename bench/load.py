@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -68,6 +69,8 @@ class LoadResult:
     conversations: int = 0
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     error_samples: list[str] = field(default_factory=list)
+    # CPU milliseconds per answered message, per server process (robust on a shared machine).
+    cpu_ms_per_message: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
         lat = sorted(self.latencies_ms)
@@ -221,6 +224,30 @@ def rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its direct children so far (Linux /proc), in s."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def cpu_ms_per_message(pids: dict[str, int], before: dict[str, float], messages: int) -> dict:
+    """CPU milliseconds each process spent per answered message since `before`."""
+    return {
+        name: round((cpu_seconds(pid) - before[name]) * 1000 / max(messages, 1), 1)
+        for name, pid in pids.items()
+    }
+
+
 def _wait_url(url: str, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -281,10 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{ports.rasa}"
         web = f"http://127.0.0.1:{ports.web}"
         asyncio.run(run_rest("warm-up", base, ADVISING_SCRIPT, 2, 5))
+        pids = {name: p.pid for name, p in stack.procs.items()}
         for level in args.concurrency:
-            runs.append(
-                asyncio.run(run_rest("stackwise", base, ADVISING_SCRIPT, level, args.seconds))
-            )
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            run = asyncio.run(run_rest("stackwise", base, ADVISING_SCRIPT, level, args.seconds))
+            run.cpu_ms_per_message = cpu_ms_per_message(pids, before, run.messages)
+            runs.append(run)
             print(json.dumps(runs[-1].summary()), flush=True)
         if not args.skip_socketio:
             runs.append(asyncio.run(run_socketio(web, ADVISING_SCRIPT, 8, args.seconds)))
@@ -311,9 +340,12 @@ def main(argv: list[str] | None = None) -> int:
             base = f"http://127.0.0.1:{port}"
             asyncio.run(run_rest("warm-up", base, MOODBOT_SCRIPT, 2, 5))
             for level in args.concurrency:
-                runs.append(
-                    asyncio.run(run_rest("moodbot", base, MOODBOT_SCRIPT, level, args.seconds))
+                before = {"rasa": cpu_seconds(proc.pid)}
+                run = asyncio.run(run_rest("moodbot", base, MOODBOT_SCRIPT, level, args.seconds))
+                run.cpu_ms_per_message = cpu_ms_per_message(
+                    {"rasa": proc.pid}, before, run.messages
                 )
+                runs.append(run)
                 print(json.dumps(runs[-1].summary()), flush=True)
             report["moodbot_memory_mb"] = rss_mb(proc.pid)
         finally:

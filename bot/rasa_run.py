@@ -24,9 +24,10 @@ def main() -> int:
 
     strict_tracker_store()  # a tracker store error is an error, not an empty conversation
 
-    from bot.rasa_speedups import cache_action_response_validator
+    from bot.rasa_speedups import cache_action_response_validator, reuse_action_server_connections
 
     cache_action_response_validator()  # the constant response schema is checked once
+    reuse_action_server_connections()  # one kept-alive HTTP session, not one per action call
 
     return rasa_main() or 0
 

@@ -39,3 +39,49 @@ def cache_action_response_validator() -> None:
 
     RemoteAction._validate_action_result = _validate_action_result
     RemoteAction._stackwise_cached_validator = validator
+
+
+def reuse_action_server_connections() -> None:
+    """Call the action server over kept-alive connections.
+
+    Rasa 3.6's ``EndpointConfig.request`` opens a new ``aiohttp.ClientSession`` (so a new TCP
+    connection) for every action call: three to five per message, ~10% of the Rasa server's CPU
+    under load. Here each endpoint keeps one session per event loop, made by Rasa's own
+    ``session()`` (headers, auth, timeout); a request is otherwise sent, checked and read exactly
+    as Rasa does. Rasa's action endpoint is the local proxy (bot/proxy.py, an aiohttp server that
+    keeps idle connections 75 s; aiohttp's client drops its own after 15 s), which itself opens a
+    fresh connection to an action server per call so that a failed connect always means "not
+    delivered".
+    """
+    import asyncio
+    import weakref
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    if getattr(EndpointConfig, "_stackwise_shared_sessions", False):
+        return
+    make_session = EndpointConfig.session
+
+    class _Borrowed:
+        """``async with`` over a shared session that leaves it open."""
+
+        def __init__(self, session: Any) -> None:
+            self.session = session
+
+        async def __aenter__(self) -> Any:
+            return self.session
+
+        async def __aexit__(self, *exc: Any) -> None:
+            return None
+
+    def shared_session(self: EndpointConfig) -> Any:
+        # One session per endpoint and event loop (a session belongs to the loop it was made in).
+        per_loop = self.__dict__.setdefault("_stackwise_sessions", weakref.WeakKeyDictionary())
+        loop = asyncio.get_running_loop()
+        session = per_loop.get(loop)
+        if session is None or session.closed:
+            session = per_loop[loop] = make_session(self)
+        return _Borrowed(session)
+
+    EndpointConfig.session = shared_session
+    EndpointConfig._stackwise_shared_sessions = True
