@@ -9,12 +9,16 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import services, slot_list
-from actions.prompts import REPHRASE
 from knowledge import constraints
 from knowledge.intake import IntakeRecord, save_intake
 from knowledge.tenants import get_tenant
 
 MAX_FAILED_ATTEMPTS = 2
+
+REPHRASE = (
+    "Sorry, I didn't get that. Could you say it another way? "
+    'For example: "I know Excel" or "I want to be a data analyst".'
+)
 
 
 def intake_record(

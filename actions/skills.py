@@ -68,13 +68,22 @@ class SkillState:
                 if label in self.lacks:
                     self.lacks.remove(label)
 
-    def events(self) -> list[dict[str, Any]]:
+    def events(self, tracker: Tracker | None = None) -> list[dict[str, Any]]:
+        """SlotSet events for the slots whose value in ``tracker`` differs (all without one):
+        extraction runs on every message, and unchanged slots would only grow the record."""
         return [
-            SlotSet("skills", self.has),
-            SlotSet("skill_ids", self.ids),
-            SlotSet("lacking_skills", self.lacks),
-            SlotSet("wanted_skills", self.wants),
+            SlotSet(name, value)
+            for name, value in self.slots().items()
+            if tracker is None or tracker.get_slot(name) != value
         ]
+
+    def slots(self) -> dict[str, list[str]]:
+        return {
+            "skills": self.has,
+            "skill_ids": self.ids,
+            "lacking_skills": self.lacks,
+            "wanted_skills": self.wants,
+        }
 
     def summary(self) -> str:
         return ", ".join(self.has) if self.has else "none"
@@ -102,7 +111,7 @@ class ActionExtractSkills(Action):
         state = SkillState.from_tracker(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         state.apply(latest_entities(tracker, "skill"), removing=intent == "remove_skill")
-        events = state.events()
+        events = state.events(tracker)
         asked = tracker.get_slot("requested_slot") == "skills_summary"
         text = tracker.latest_message.get("text") or ""
         if state.added or state.new_lacks or state.removed:

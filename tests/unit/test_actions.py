@@ -70,6 +70,31 @@ def test_extract_skills_remove_intent_drops_the_skill():
     assert slots["skills"] == ["Microsoft Excel"] and slots["skill_ids"] == ["microsoft-excel"]
 
 
+def test_extract_skills_sets_only_the_slots_that_changed():
+    known = {
+        "skills": ["Microsoft Excel"],
+        "skill_ids": ["microsoft-excel"],
+        "lacking_skills": [],
+        "wanted_skills": [],
+    }
+    nothing_new = tracker("skills_given", text="what next?", intent="help", entities=[], **known)
+    _, slots = run(ActionExtractSkills(), nothing_new)
+    assert slots == {}  # runs on every message: no event when nothing changed
+    one_more = tracker(
+        "skills_given",
+        text="also SQL",
+        intent="inform_skills",
+        entities=[{"entity": "skill", "value": "SQL", "role": "has", "skill_id": "sql"}],
+        **known,
+    )
+    _, slots = run(ActionExtractSkills(), one_more)
+    assert slots == {
+        "skills": ["Microsoft Excel", "SQL"],
+        "skill_ids": ["microsoft-excel", "sql"],
+        "skills_summary": "Microsoft Excel, SQL",
+    }
+
+
 def test_extract_skills_accepts_no_experience_only_when_asked():
     asked = tracker(
         "skills_given",
