@@ -54,6 +54,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"search index built: {n} credentials ({fresh} newly embedded)")
     else:
         print(f"search index up to date ({index_meta.count} credentials, {index_meta.kind})")
+    onnx_path = settings.onnx_encoder_path
+    if onnx_path is not None:
+        from knowledge.embed import export_onnx
+
+        written = export_onnx(onnx_path)
+        print(f"encoder ONNX export {'written' if written else 'up to date'}: {onnx_path.name}")
     return 0
 
 

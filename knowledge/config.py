@@ -125,6 +125,7 @@ class Settings:
     actions_port: int
     max_message_chars: int
     encoder_threads: int
+    encoder_runtime: str
     tracker_store_url: str
     retention_days: int
     weights: RankWeights = field(default_factory=RankWeights)
@@ -134,6 +135,15 @@ class Settings:
     widget_sockets: bool = True
     security: Security = field(default_factory=Security)
     scaling: Scaling = field(default_factory=Scaling)
+
+    @property
+    def onnx_encoder_path(self) -> Path | None:
+        """The encoder's ONNX export (``stackwise build``), or None when ONNX is turned off."""
+        if self.encoder_runtime != "onnx":
+            return None
+        from knowledge.embed import onnx_path_for
+
+        return onnx_path_for(self.var_dir / "encoder")
 
     @property
     def patterns_path(self) -> Path:
@@ -181,6 +191,9 @@ def get_settings() -> Settings:
         # Torch threads for query encoding in servers. One thread does not stall when the other
         # core is busy serving requests (measured in docs/benchmarks.md).
         encoder_threads=int(_env("ENCODER_THREADS", "1")),
+        # "onnx": one text at a time (chat messages, search queries) on ONNX Runtime when the
+        # export from `stackwise build` matches torch (knowledge/embed.py); "torch": never.
+        encoder_runtime=_env("ENCODER_RUNTIME", "onnx"),
         # Rasa's conversation events (bot/tracker_store.py); PostgreSQL when Rasa is scaled out.
         tracker_store_url=_env("TRACKER_STORE_URL", f"sqlite:///{var_dir / 'tracker.db'}"),
         # Conversations, intake records and log lines older than this are purged

@@ -32,7 +32,9 @@ class Services:
 
     @cached_property
     def encoder(self) -> Encoder:
-        return Encoder(threads=self.settings.encoder_threads)
+        return Encoder(
+            threads=self.settings.encoder_threads, onnx_path=self.settings.onnx_encoder_path
+        )
 
     @cached_property
     def search(self) -> CredentialSearch:

@@ -34,11 +34,19 @@ def built(settings):
     from knowledge.build import build_database, read_meta
     from knowledge.db import make_engine
     from knowledge.documents import build_credential_index
+    from knowledge.embed import export_onnx
 
     cached = REPO / "var" / "embeddings.npz"
     if cached.exists():  # re-use vectors from `make build`: only changed texts are re-embedded
         settings.var_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(cached, settings.var_dir / "embeddings.npz")
+    onnx = settings.onnx_encoder_path
+    if onnx is not None:  # the encoder's ONNX export, as `stackwise build` writes it
+        exported = REPO / "var" / "encoder" / onnx.name
+        if exported.exists():
+            onnx.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(exported, onnx)
+        export_onnx(onnx)
     result = build_database(settings, force=True)
     engine = make_engine(settings.database_url)
     build_credential_index(settings, engine, read_meta(engine, "fingerprint") or "", progress=False)

@@ -34,7 +34,8 @@ def shared_encoder() -> Encoder:
     if _ENCODER is None:
         from knowledge.config import get_settings
 
-        _ENCODER = Encoder(threads=get_settings().encoder_threads)
+        settings = get_settings()
+        _ENCODER = Encoder(threads=settings.encoder_threads, onnx_path=settings.onnx_encoder_path)
     return _ENCODER
 
 
