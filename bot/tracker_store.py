@@ -103,10 +103,12 @@ class StackwiseTrackerStore(SQLTrackerStore):
 
     # --- reading -------------------------------------------------------------------------------
 
+    def _last_event_id_query(self, sender_id: str) -> Any:
+        return sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
+
     def _last_event_id(self, sender_id: str) -> int | None:
-        query = sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
-        with self.session_scope() as session:
-            return session.execute(query).scalar()
+        with self.engine.connect() as conn:
+            return conn.execute(self._last_event_id_query(sender_id)).scalar()
 
     def _fresh(self, sender_id: str) -> _Saved | None:
         saved = self._saved.get(sender_id)
@@ -146,23 +148,15 @@ class StackwiseTrackerStore(SQLTrackerStore):
                 # Counts only: no conversation id in the logs.
                 logger.info("conversation deleted on request (%d stored events)", deleted)
                 return
-            rows = [self._row(tracker.sender_id, event) for event in new_events]
-            session.add_all(rows)
-            session.flush()  # assigns the ids; reading them after commit would re-query each row
-            last_id = max((row.id for row in rows), default=None)
+            last_id = None
+            if new_events:
+                # One multi-row INSERT (Rasa adds ORM objects one by one), same columns and data.
+                rows = [_row(tracker.sender_id, event) for event in new_events]
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+                # The conversation is locked to this turn: its newest id is the one just written.
+                last_id = session.execute(self._last_event_id_query(tracker.sender_id)).scalar()
             session.commit()
         self._remember(tracker, last_id)
-
-    def _row(self, sender_id: str, event: Event) -> Any:
-        data = event.as_dict()
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
 
     def _remember(self, tracker: DialogueStateTracker, last_id: int | None) -> None:
         sender_id = tracker.sender_id
@@ -176,6 +170,19 @@ class StackwiseTrackerStore(SQLTrackerStore):
         self._saved.move_to_end(sender_id)
         while len(self._saved) > self.cache_size:
             self._saved.popitem(last=False)
+
+
+def _row(sender_id: str, event: Event) -> dict[str, Any]:
+    """An ``events`` row exactly as ``SQLTrackerStore.save`` writes it."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
 
 
 def _as_database_gives_it(tracker: DialogueStateTracker) -> bool:

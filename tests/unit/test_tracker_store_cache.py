@@ -9,6 +9,7 @@ import asyncio
 import time
 
 import pytest
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
@@ -213,3 +214,31 @@ def test_the_cache_is_bounded_and_can_be_turned_off(url, domain):
     finally:
         small.engine.dispose()
         off.engine.dispose()
+
+
+def test_rows_are_written_as_rasas_sql_store_writes_them(stores, domain):
+    a, _, reference = stores
+    source = new_conversation("source", domain)
+    user_turn(source, "I want to be a nurse", goal="nurse")
+    ours, theirs = (DialogueStateTracker(s, domain.slots) for s in ("r-ours", "r-rasa"))
+    for t in (ours, theirs):
+        for event in source.events:  # the same events, timestamps included
+            t.update(event)
+    run(a.save(ours))
+    run(reference.save(theirs))
+    columns = ("type_name", "timestamp", "intent_name", "action_name", "data")
+    with reference.engine.connect() as conn:
+        table = reference.SQLEvent.__table__
+        rows = {
+            sender: [
+                tuple(r)
+                for r in conn.execute(
+                    sa.select(*(table.c[c] for c in columns))
+                    .where(table.c.sender_id == sender)
+                    .order_by(table.c.id)
+                )
+            ]
+            for sender in ("r-ours", "r-rasa")
+        }
+    assert rows["r-ours"] == rows["r-rasa"] and len(rows["r-ours"]) == len(ours.events)
+    assert ("user", "inform_goal") in {(r[0], r[2]) for r in rows["r-ours"]}
