@@ -50,3 +50,53 @@ def test_patch_is_applied_once() -> None:
     first = RemoteAction._validate_action_result
     cache_action_response_validator()
     assert RemoteAction._validate_action_result is first
+
+
+def test_action_calls_reuse_one_kept_alive_connection() -> None:
+    """Rasa's EndpointConfig.request, patched: requests go over one connection, with Rasa's
+    headers and token, and the answer and HTTP errors come back as Rasa gives them."""
+    import asyncio
+
+    from aiohttp import web
+    from rasa.core.actions.action import ClientResponseError
+
+    from bot.rasa_speedups import reuse_action_server_connections
+
+    reuse_action_server_connections()
+    peers: list[tuple[str, int]] = []
+    seen: list[tuple[str | None, str | None]] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        seen.append((request.headers.get("X-Tenant"), request.query.get("token")))
+        body = await request.json()
+        if body.get("fail"):
+            return web.json_response({"error": "nope"}, status=500)
+        return web.json_response({"echo": body["n"]})
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(
+            f"http://127.0.0.1:{port}/webhook", headers={"X-Tenant": "t1"}, token="s3cret"
+        )
+        try:
+            answers = [await endpoint.request(json={"n": i}, method="post") for i in range(5)]
+            assert answers == [{"echo": i} for i in range(5)]
+            with pytest.raises(ClientResponseError) as error:
+                await endpoint.request(json={"fail": True}, method="post")
+            assert error.value.status == 500
+            assert await endpoint.request(json={"n": 9}, method="post") == {"echo": 9}
+        finally:
+            for session in endpoint.__dict__["_stackwise_sessions"].values():
+                await session.close()
+            await runner.cleanup()
+
+    asyncio.run(main())
+    assert len(peers) == 7 and len(set(peers)) == 1  # one TCP connection for all seven
+    assert set(seen) == {("t1", "s3cret")}
