@@ -248,6 +248,11 @@ def cpu_ms_per_message(pids: dict[str, int], before: dict[str, float], messages:
     }
 
 
+def _own_ms(since: float, messages: int) -> float:
+    """This process's (the load generator's) CPU milliseconds per message since ``since``."""
+    return round((time.process_time() - since) * 1000 / max(messages, 1), 1)
+
+
 def _wait_url(url: str, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -311,8 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         pids = {name: p.pid for name, p in stack.procs.items()}
         for level in args.concurrency:
             before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            own = time.process_time()
             run = asyncio.run(run_rest("stackwise", base, ADVISING_SCRIPT, level, args.seconds))
             run.cpu_ms_per_message = cpu_ms_per_message(pids, before, run.messages)
+            run.cpu_ms_per_message["load generator"] = _own_ms(own, run.messages)
             runs.append(run)
             print(json.dumps(runs[-1].summary()), flush=True)
         if not args.skip_socketio:
@@ -341,10 +348,12 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_rest("warm-up", base, MOODBOT_SCRIPT, 2, 5))
             for level in args.concurrency:
                 before = {"rasa": cpu_seconds(proc.pid)}
+                own = time.process_time()
                 run = asyncio.run(run_rest("moodbot", base, MOODBOT_SCRIPT, level, args.seconds))
                 run.cpu_ms_per_message = cpu_ms_per_message(
                     {"rasa": proc.pid}, before, run.messages
                 )
+                run.cpu_ms_per_message["load generator"] = _own_ms(own, run.messages)
                 runs.append(run)
                 print(json.dumps(runs[-1].summary()), flush=True)
             report["moodbot_memory_mb"] = rss_mb(proc.pid)
