@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[LoadResult] = []
 
     ports = Ports(rasa=free_port(), actions=free_port(), web=free_port())
-    stack = Stack(settings, ports, settings.var_dir / "logs" / "bench-load")
+    stack = Stack.embedded(settings, ports, settings.var_dir / "logs" / "bench-load")
     started = time.perf_counter()
     stack.start(timeout=300)
     report["cold_start_s"] = round(time.perf_counter() - started, 1)

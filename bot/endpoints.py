@@ -19,6 +19,8 @@ TRACKER_STORE = "bot.tracker_store.StackwiseTrackerStore"
 # Rasa's Redis lock store with renewed leases (Rasa's own can block a conversation for good
 # when a replica dies holding its lock): bot/lock_store.py.
 LOCK_STORE = "bot.lock_store.StackwiseLockStore"
+# Without Redis: lock files shared by the Rasa processes of this machine (bot/lock_store.py).
+MACHINE_LOCK_STORE = "bot.lock_store.MachineLockStore"
 
 
 def runtime_endpoints(
@@ -34,6 +36,11 @@ def runtime_endpoints(
         endpoints["lock_store"] = {
             **redis_lock_store(settings.scaling.lock_store_url),
             "lease_s": settings.scaling.lock_lifetime_s,
+        }
+    else:
+        endpoints["lock_store"] = {
+            "type": MACHINE_LOCK_STORE,
+            "directory": str(settings.var_dir / "run" / "locks"),
         }
     return endpoints
 

@@ -1,4 +1,5 @@
-"""Rasa's Redis lock store with leases, for several Rasa replicas.
+"""Rasa lock stores: Redis with leases for replicas on several machines (``StackwiseLockStore``),
+and lock files for the Rasa processes of one machine (``MachineLockStore``, at the end).
 
 Rasa serializes the messages of one conversation with a ticket lock: each message takes a
 numbered ticket and waits until its number is the first one left. Tickets expire, so that a
@@ -23,21 +24,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, RedisLockStore
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_LEASE_S = 10.0
 POLL_S = 0.2
+MACHINE_LOCK_POLL_MAX_S = 0.05
 
 
 def _first(lock: TicketLock) -> int | None:
@@ -159,3 +165,60 @@ class StackwiseLockStore(RedisLockStore):
                     await keeper
         finally:
             self.finish_serving(conversation_id, held[0])
+
+
+class MachineLockStore(InMemoryLockStore):
+    """Conversation locks for the Rasa processes of one machine (the embedded stack's replicas).
+
+    Within a process, Rasa's in-memory ticket lock keeps a conversation's messages in arrival
+    order. Across processes, the holder also takes ``flock(2)`` on one of ``stripes`` lock files
+    (chosen by a hash of the conversation id). The kernel releases it when the process exits,
+    however it exits, so a crashed replica never leaves a conversation locked. Two conversations
+    that share a stripe only wait for each other, and only while both are being answered.
+    The proxy sends a conversation to one replica, so this lock matters only when a replica
+    stops or comes back while that conversation has a message in flight.
+    ``type: bot.lock_store.MachineLockStore`` with ``directory:`` (bot/endpoints.py).
+    """
+
+    def __init__(
+        self,
+        endpoint_config: EndpointConfig | None = None,
+        directory: str | Path | None = None,
+        stripes: int = 1024,
+    ) -> None:
+        super().__init__()
+        options = dict(endpoint_config.kwargs) if endpoint_config is not None else {}
+        directory = options.get("directory", directory)
+        if directory is None:
+            raise ValueError("MachineLockStore needs a directory for its lock files")
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.stripes = max(1, int(options.get("stripes", stripes)))
+
+    def path_for(self, conversation_id: str) -> Path:
+        digest = hashlib.sha256(conversation_id.encode("utf-8")).digest()
+        return self.directory / f"{int.from_bytes(digest[:4], 'big') % self.stripes:04d}.lock"
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncGenerator[TicketLock, None]:
+        async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as ticket:
+            # A new open file description per holder: flock excludes it from every other one,
+            # in this process or another.
+            fd = os.open(self.path_for(conversation_id), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                delay = 0.002
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, MACHINE_LOCK_POLL_MAX_S)
+                yield ticket
+            finally:
+                os.close(fd)  # releases the flock

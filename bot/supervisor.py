@@ -175,6 +175,12 @@ class Stack:
     children: dict[str, Child] = field(default_factory=dict)
 
     @classmethod
+    def embedded(cls, settings: Settings, ports: Ports, log_dir: Path) -> Stack:
+        """`stackwise serve`: one action server, ``STACKWISE_RASA_REPLICAS`` Rasa processes
+        (default: one per core, up to two; more than one sit behind the proxy)."""
+        return cls(settings, ports, log_dir, rasa_replicas=settings.scaling.rasa_replicas)
+
+    @classmethod
     def scaled(cls, settings: Settings, ports: Ports, log_dir: Path) -> Stack:
         scaling = settings.scaling
         return cls(
@@ -442,7 +448,7 @@ def scheduled_purge(settings: Settings) -> None:
 def serve_forever(settings: Settings, *, scaled: bool = False) -> int:
     ports = Ports(settings.rasa_port, settings.actions_port, settings.web_port)
     log_dir = settings.var_dir / "logs"
-    stack = Stack.scaled(settings, ports, log_dir) if scaled else Stack(settings, ports, log_dir)
+    stack = (Stack.scaled if scaled else Stack.embedded)(settings, ports, log_dir)
     started = time.perf_counter()
     if scaled:
         print(
@@ -452,8 +458,14 @@ def serve_forever(settings: Settings, *, scaled: bool = False) -> int:
             flush=True,
         )
     else:
+        rasa = (
+            f"Rasa :{ports.rasa}"
+            if stack.rasa_replicas == 1
+            else f"{stack.rasa_replicas} Rasa processes (behind :{ports.rasa})"
+        )
         print(
-            f"Starting actions :{ports.actions}, Rasa :{ports.rasa}, web :{ports.web} (logs in {stack.log_dir}) ...",
+            f"Starting actions :{ports.actions}, {rasa}, web :{ports.web} "
+            f"(logs in {stack.log_dir}) ...",
             flush=True,
         )
 

@@ -95,8 +95,8 @@ class Security:
 
 @dataclass(frozen=True)
 class Scaling:
-    """Scale-out (`stackwise serve --scaled`, docs/deployment.md). Unset, Rasa keeps its lock
-    store in memory, which is only correct with a single Rasa process."""
+    """Scale-out (`stackwise serve --scaled`, docs/deployment.md). Without a lock store URL,
+    the Rasa processes of one machine share lock files (bot/lock_store.MachineLockStore)."""
 
     # Redis for Rasa's lock store (``redis://[:password@]host:port/db[?key_prefix=name]``);
     # required with more than one Rasa replica.
@@ -104,7 +104,10 @@ class Scaling:
     # Seconds a conversation's lock outlives a replica that died holding it (a live one renews
     # it; bot/lock_store.py).
     lock_lifetime_s: int = 10
-    rasa_replicas: int = 2
+    # Rasa processes, embedded stack included (there behind the local proxy, with lock files
+    # shared between them): Rasa serves from one thread, so one per core, up to two.
+    rasa_replicas: int = min(2, os.cpu_count() or 1)
+    # Action servers with --scaled (the embedded stack runs one: it is mostly idle).
     action_servers: int = 2
 
 

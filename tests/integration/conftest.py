@@ -13,7 +13,7 @@ def stack(built, settings):
     if not model_path(settings).exists():
         pytest.fail(f"no trained Rasa model at {model_path(settings)}: run 'make train' first")
     ports = Ports(rasa=free_port(), actions=free_port(), web=free_port())
-    s = Stack(settings, ports, settings.var_dir / "logs")
+    s = Stack.embedded(settings, ports, settings.var_dir / "logs")
     s.start(timeout=300)
     yield s
     s.stop()

@@ -328,7 +328,11 @@ def test_lock_store_from_url(settings):
     for bad in ("postgresql://x/1", "redis://host/notanumber", "redis://h/0?key_prefix=a-b"):
         with pytest.raises(ValueError, match="STACKWISE_LOCK_STORE_URL"):
             redis_lock_store(bad)
-    assert "lock_store" not in runtime_endpoints(settings, "http://127.0.0.1:1/webhook")
+    embedded = runtime_endpoints(settings, "http://127.0.0.1:1/webhook")["lock_store"]
+    assert embedded == {
+        "type": "bot.lock_store.MachineLockStore",
+        "directory": str(settings.var_dir / "run" / "locks"),
+    }
     import dataclasses
 
     scaled = dataclasses.replace(
