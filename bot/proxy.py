@@ -346,11 +346,16 @@ class Proxy:
         try:
             message = json.loads(body)
             sender = message.get("sender") or "default"
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
+            # Not a message we can route (malformed, not an object, nested too deep): the
+            # replica's guard answers it with the same clear 4xx as without a proxy.
             return await self.forward(request, self.rasa, self.rasa.ordered(), body)
+        metadata = message.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            # Invalid as sent: the replica refuses it, as it would without a proxy.
+            return await self.forward(request, self.rasa, self.rasa.ordered(str(sender)), body)
         delivery = uuid.uuid4().hex
-        metadata = message.get("metadata") if isinstance(message.get("metadata"), dict) else {}
-        message["metadata"] = {**metadata, DELIVERY_KEY: delivery}
+        message["metadata"] = {**(metadata or {}), DELIVERY_KEY: delivery}
         data = json.dumps(message).encode("utf-8")
         headers = {
             **{
@@ -369,13 +374,13 @@ class Proxy:
                     timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT, sock_connect=CONNECT_TIMEOUT),
                 ) as resp:
                     payload = await resp.read()
-                    return web.Response(
-                        status=resp.status,
-                        body=payload,
-                        headers={
-                            "Content-Type": resp.headers.get("Content-Type", "application/json")
-                        },
-                    )
+                    # The replica's headers (Retry-After, security headers, ...), not its length.
+                    headers = {
+                        k: v
+                        for k, v in response_headers(resp.headers).items()
+                        if k.lower() != "content-length"
+                    }
+                    return web.Response(status=resp.status, body=payload, headers=headers)
             except aiohttp.ClientConnectorError as exc:  # never reached it
                 self.rasa.mark(backend, False, describe(exc))
                 continue
