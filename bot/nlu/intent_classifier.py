@@ -1,10 +1,11 @@
 """Rasa 3.6 intent classifier and response selector in one: logistic regression over the
-message's sentence features (MiniLM meaning + word and character n-gram counts).
+message's sentence features (MiniLM meaning + word and character n-gram counts, each featurizer's
+block scaled to unit length on its own).
 
 config.yml::
 
     - name: bot.nlu.intent_classifier.SentenceIntentClassifier
-      C: 30.0
+      C: 120.0
       dense_weight: 2.0
 
 Why not DIET: on this 2-core target DIET and ResponseSelector took ~80 s to load (TensorFlow graph
@@ -42,6 +43,7 @@ from rasa.nlu.constants import (
     RESPONSE_SELECTOR_UTTER_ACTION_KEY,
 )
 from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -58,38 +60,77 @@ WEIGHTS_FILE = "weights.npz"
 META_FILE = "meta.json"
 
 
+def _log_unit(features: Any, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of one sparse block: log-damped counts scaled to unit length."""
+    counts = scipy.sparse.csr_matrix(features)
+    keep = counts.indices < dim
+    idx = counts.indices[keep]
+    values = np.log1p(np.abs(counts.data[keep])).astype(np.float32)
+    norm = float(np.linalg.norm(values))
+    return idx, (values / norm if norm > 0 else values)
+
+
+def _sparse_blocks(message: Message) -> list[tuple[str, Any]]:
+    """The message's sparse sentence features, in pipeline order, with the component that made
+    each (its graph node name)."""
+    blocks: list[tuple[str, Any]] = []
+    for f in message.features:
+        if f.type == FEATURE_TYPE_SENTENCE and f.attribute == TEXT and f.is_sparse():
+            origin = f.origin if isinstance(f.origin, str) else "+".join(f.origin)
+            blocks.append((origin, f.features))
+    return blocks
+
+
 def _sentence_features(
-    message: Message, sparse_dim: int, dense_dim: int, dense_weight: float = 1.0
+    message: Message,
+    sparse_dim: int,
+    dense_dim: int,
+    dense_weight: float = 1.0,
+    blocks: list[tuple[str, int]] | None = None,
 ) -> np.ndarray:
-    """One row: [dense sentence vector * dense_weight, L2-normalized log-count sparse vector].
+    """One row: [dense sentence vector * dense_weight, L2-normalized log-count sparse vectors].
 
     Counts are log-damped and normalized so that long messages and the many character n-grams do
-    not drown the 384 dense dimensions; both blocks have unit length before weighting.
+    not drown the 384 dense dimensions. With ``blocks`` (origin, width) each sparse featurizer
+    (word n-grams, character n-grams) is normalized on its own, so the few word counts are not
+    outweighed by the many character n-grams of the same words; without it (models trained
+    before that change) all sparse features form one block.
     """
-    _, sparse = message.get_sparse_features(TEXT)
-    _, dense = message.get_dense_features(TEXT)
     row = np.zeros(dense_dim + sparse_dim, dtype=np.float32)
+    _, dense = message.get_dense_features(TEXT)
     if dense is not None and dense_dim:
         vec = np.asarray(dense.features, dtype=np.float32).reshape(-1)[:dense_dim]
         norm = float(np.linalg.norm(vec))
         if norm > 0:
             row[: vec.shape[0]] = vec * (dense_weight / norm)
-    if sparse is not None and sparse_dim:
-        counts = scipy.sparse.csr_matrix(sparse.features)
-        idx = counts.indices[counts.indices < sparse_dim]
-        values = np.log1p(np.abs(counts.data[counts.indices < sparse_dim])).astype(np.float32)
-        norm = float(np.linalg.norm(values))
-        if norm > 0:
-            row[dense_dim + idx] = values / norm
+    if not sparse_dim:
+        return row
+    if blocks is None:
+        _, sparse = message.get_sparse_features(TEXT)
+        if sparse is not None:
+            idx, values = _log_unit(sparse.features, sparse_dim)
+            row[dense_dim + idx] = values
+        return row
+    found = _sparse_blocks(message)
+    by_origin = dict(found)
+    offset = dense_dim
+    for position, (origin, width) in enumerate(blocks):
+        features = by_origin.get(origin)
+        if features is None and position < len(found) and found[position][1].shape[-1] == width:
+            features = found[position][1]  # same featurizer under another node name
+        if features is not None:
+            idx, values = _log_unit(features, width)
+            row[offset + idx] = values
+        offset += width
     return row
 
 
-def _feature_dims(message: Message) -> tuple[int, int]:
-    _, sparse = message.get_sparse_features(TEXT)
+def _feature_dims(message: Message) -> tuple[int, int, list[tuple[str, int]]]:
     _, dense = message.get_dense_features(TEXT)
-    sparse_dim = int(sparse.features.shape[-1]) if sparse is not None else 0
+    blocks = [(origin, int(f.shape[-1])) for origin, f in _sparse_blocks(message)]
+    sparse_dim = sum(width for _, width in blocks)
     dense_dim = int(np.asarray(dense.features).shape[-1]) if dense is not None else 0
-    return sparse_dim, dense_dim
+    return sparse_dim, dense_dim, blocks
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -100,7 +141,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> dict[str, Any]:
         return {
             # Chosen by 5-fold cross-validation on data/nlu (see docs/benchmarks.md).
-            "C": 30.0,  # inverse regularization strength
+            "C": 120.0,  # inverse regularization strength
             "dense_weight": 2.0,  # meaning (MiniLM) counts twice as much as wording (n-grams)
             "max_iter": 2000,
             "ranking_length": 10,
@@ -146,11 +187,11 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         if not examples:
             logger.debug("SentenceIntentClassifier: no intent examples, nothing to train")
             return self._resource
-        sparse_dim, dense_dim = _feature_dims(examples[0])
+        sparse_dim, dense_dim, blocks = _feature_dims(examples[0])
         labels = [e.get(INTENT_RESPONSE_KEY) or e.get(INTENT) for e in examples]
         weight = float(self._config["dense_weight"])
         features = np.stack(
-            [_sentence_features(e, sparse_dim, dense_dim, weight) for e in examples]
+            [_sentence_features(e, sparse_dim, dense_dim, weight, blocks) for e in examples]
         )
         classes = sorted(set(labels))
         if len(classes) < 2:
@@ -169,6 +210,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             "sparse_dim": sparse_dim,
             "dense_dim": dense_dim,
             "dense_weight": weight,
+            "sparse_blocks": [[origin, width] for origin, width in blocks],
             "retrieval_intents": sorted(
                 {e.get(INTENT) for e in examples if e.get(INTENT_RESPONSE_KEY)}
             ),
@@ -208,11 +250,13 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
     # -- prediction -------------------------------------------------------------------------
 
     def _probabilities(self, message: Message) -> np.ndarray:
+        blocks = self._meta.get("sparse_blocks")
         row = _sentence_features(
             message,
             self._meta["sparse_dim"],
             self._meta["dense_dim"],
             float(self._meta.get("dense_weight", 1.0)),
+            [(str(origin), int(width)) for origin, width in blocks] if blocks else None,
         )
         logits = row @ self._weights + self._bias
         logits -= logits.max()

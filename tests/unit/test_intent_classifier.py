@@ -163,3 +163,38 @@ def test_untrained_model_loads_and_does_nothing(tmp_path):
     message = Message(data={"text": "hi"})
     model.process([message])
     assert message.get("intent") is None
+
+
+def test_each_sparse_featurizer_is_normalized_on_its_own():
+    """Word and character n-gram counts get unit length each (characters do not drown words)."""
+    import scipy.sparse
+    from rasa.shared.nlu.training_data.features import Features
+
+    from bot.nlu.intent_classifier import _feature_dims, _sentence_features
+
+    message = Message(data={"text": "take sql off"})
+    words = scipy.sparse.coo_matrix(np.array([[1.0, 0.0, 1.0]]))
+    chars = scipy.sparse.coo_matrix(np.array([[3.0, 1.0, 0.0, 2.0, 5.0]]))
+    message.add_features(Features(words, "sentence", "text", "run_CountVectorsFeaturizer3"))
+    message.add_features(Features(chars, "sentence", "text", "run_CountVectorsFeaturizer4"))
+    message.add_features(
+        Features(np.full((1, 4), 0.5, dtype=np.float32), "sentence", "text", "dense")
+    )
+    sparse_dim, dense_dim, blocks = _feature_dims(message)
+    assert (sparse_dim, dense_dim) == (8, 4)
+    assert blocks == [("run_CountVectorsFeaturizer3", 3), ("run_CountVectorsFeaturizer4", 5)]
+    row = _sentence_features(message, sparse_dim, dense_dim, 2.0, blocks)
+    assert np.linalg.norm(row[:4]) == pytest.approx(2.0)
+    assert np.linalg.norm(row[4:7]) == pytest.approx(1.0)
+    assert np.linalg.norm(row[7:]) == pytest.approx(1.0)
+    # The same featurizers under other graph node names are matched by position and width.
+    renamed = Message(data={"text": "take sql off"})
+    renamed.add_features(Features(words, "sentence", "text", "a"))
+    renamed.add_features(Features(chars, "sentence", "text", "b"))
+    renamed.add_features(
+        Features(np.full((1, 4), 0.5, dtype=np.float32), "sentence", "text", "dense")
+    )
+    assert np.allclose(_sentence_features(renamed, sparse_dim, dense_dim, 2.0, blocks), row)
+    # Models trained before per-featurizer blocks: one block for all sparse features.
+    joint = _sentence_features(message, sparse_dim, dense_dim, 2.0, None)
+    assert np.linalg.norm(joint[4:]) == pytest.approx(1.0)
