@@ -206,7 +206,11 @@ class MachineLockStore(InMemoryLockStore):
         lock_lifetime: float = LOCK_LIFETIME,
         wait_time_in_seconds: float = 1,
     ) -> AsyncGenerator[TicketLock, None]:
-        async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as ticket:
+        # Rasa polls a held ticket lock every ``wait_time_in_seconds`` (1 s): a message sent
+        # while the previous turn is still being answered (socket.io: the first bubble is out,
+        # the rest is coming) then waited up to a second. Waiting is rare and a poll is cheap.
+        poll = min(wait_time_in_seconds, MACHINE_LOCK_POLL_MAX_S)
+        async with super().lock(conversation_id, lock_lifetime, poll) as ticket:
             # A new open file description per holder: flock excludes it from every other one,
             # in this process or another.
             fd = os.open(self.path_for(conversation_id), os.O_RDWR | os.O_CREAT, 0o600)

@@ -107,3 +107,29 @@ def test_stripes_are_stable_across_processes(tmp_path):
     ids = [f"sender-{i}" for i in range(200)]
     assert [a.path_for(i) for i in ids] == [b.path_for(i) for i in ids]
     assert len({a.path_for(i) for i in ids}) > 150  # spread over the 1024 files
+
+
+def test_a_waiting_message_gets_the_lock_soon_after_it_is_released(tmp_path):
+    """Rasa's ticket lock polls every second by default; a message sent while the previous turn
+    is still running (socket.io) must not wait that long after the turn ends."""
+    store = MachineLockStore(directory=tmp_path)
+
+    async def main() -> float:
+        released = asyncio.Event()
+        done_at: list[float] = []
+
+        async def first() -> None:
+            async with store.lock("c"):
+                await asyncio.sleep(0.1)
+                done_at.append(time.perf_counter())
+            released.set()
+
+        async def second() -> float:
+            await asyncio.sleep(0.01)  # arrives while the first turn runs
+            async with store.lock("c"):
+                return time.perf_counter() - done_at[0]
+
+        _, delay = await asyncio.gather(first(), second())
+        return delay
+
+    assert asyncio.run(main()) < 0.2
