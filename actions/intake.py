@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import join_labels, services, slot_list
+from actions.domain_file import domain_or_file
 from knowledge import constraints
 
 _MAX_GOAL_CHARS = 200
@@ -26,6 +27,10 @@ def _entity_or_text(slot_value: Any, tracker: Tracker) -> str:
 class ValidateIntakeForm(FormValidationAction):
     def name(self) -> str:
         return "validate_intake_form"
+
+    def domain_slots(self, domain: DomainDict) -> list[str]:
+        # The form's slots from the domain files: Rasa does not send its domain with each call.
+        return super().domain_slots(domain_or_file(domain))
 
     def validate_skills_summary(
         self,

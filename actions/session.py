@@ -14,6 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.domain_file import domain_or_file
 from knowledge.tenants import METADATA_KEY, InvalidToken, verify_metadata
 
 logger = logging.getLogger(__name__)
@@ -57,4 +58,5 @@ class ActionSessionStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        return [SessionStarted(), *session_slots(tracker, domain), ActionExecuted("action_listen")]
+        slots = session_slots(tracker, domain_or_file(domain))
+        return [SessionStarted(), *slots, ActionExecuted("action_listen")]

@@ -91,6 +91,7 @@ REMEMBER_TURNS = 10_000
 class Backend:
     url: str
     healthy: bool = True
+    inflight: int = 0  # requests sent to it and not answered yet (REST messages)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
@@ -171,6 +172,7 @@ class Proxy:
         self.action_session: aiohttp.ClientSession | None = None
         self._told: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._sids: dict[str, tuple[Backend, float]] = {}
+        self._homes: OrderedDict[str, Backend] = OrderedDict()
         self._tasks: list[asyncio.Task] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -363,9 +365,10 @@ class Proxy:
             },
             "Content-Type": "application/json",
         }
-        backends = self.rasa.ordered(str(sender))
+        backends = self.rest_backends(str(sender))
         assert self.session is not None
         for i, backend in enumerate(backends):
+            backend.inflight += 1
             try:
                 async with self.session.post(
                     backend.url + str(request.rel_url),
@@ -375,12 +378,12 @@ class Proxy:
                 ) as resp:
                     payload = await resp.read()
                     # The replica's headers (Retry-After, security headers, ...), not its length.
-                    headers = {
+                    out_headers = {
                         k: v
                         for k, v in response_headers(resp.headers).items()
                         if k.lower() != "content-length"
                     }
-                    return web.Response(status=resp.status, body=payload, headers=headers)
+                    return web.Response(status=resp.status, body=payload, headers=out_headers)
             except aiohttp.ClientConnectorError as exc:  # never reached it
                 self.rasa.mark(backend, False, describe(exc))
                 continue
@@ -398,10 +401,29 @@ class Proxy:
                 replies = await self.recorded_replies(str(sender), delivery, backends[i + 1 :])
                 if replies is not None:
                     return web.json_response(replies)
+            finally:
+                backend.inflight -= 1
         return web.json_response(
             {"error": "no dialogue server is reachable right now; please try again shortly"},
             status=503,
         )
+
+    def rest_backends(self, sender: str) -> list[Backend]:
+        """The conversation's replica first, then the others. A conversation keeps the replica
+        its first message went to (the least busy one then; ties by hash of the sender) while
+        that replica is healthy, and moves for good when it is not: 8 conversations hashed onto
+        2 replicas are often 6 to 2, and the busier replica's queue set the latency tail."""
+        ordered = self.rasa.ordered(sender)
+        home = self._homes.get(sender)
+        if home is None or not home.healthy:
+            healthy = [b for b in ordered if b.healthy] or ordered
+            home = min(healthy, key=lambda b: b.inflight)  # the first of equals: hash order
+            self._homes[sender] = home
+            if len(self._homes) > REMEMBER_TURNS:
+                self._homes.popitem(last=False)
+        else:
+            self._homes.move_to_end(sender)
+        return [home, *(b for b in ordered if b is not home)]
 
     async def recorded_replies(
         self, sender: str, delivery: str, backends: list[Backend]

@@ -416,3 +416,24 @@ def test_low_confidence_non_answer_asks_to_rephrase():
     assert {e["name"]: e["value"] for e in events if e.get("event") == "slot"} == {
         "failed_attempts": 1.0
     }
+
+
+def test_domain_parts_actions_read_equal_rasas_domain():
+    """Rasa sends no domain with action calls (selective domain); the actions read these parts
+    from the same files, and they must say what Rasa's own domain says."""
+    from rasa.shared.core.domain import Domain
+
+    from actions.domain_file import DOMAIN_DIR, bot_domain
+    from actions.intake import ValidateIntakeForm
+
+    rasa_domain = Domain.load(str(DOMAIN_DIR)).as_dict()
+    ours = bot_domain()
+    assert ValidateIntakeForm().domain_slots({}) == ValidateIntakeForm().domain_slots(rasa_domain)
+    assert ValidateIntakeForm().domain_slots({})[:2] == ["skills_summary", "goal"]
+    from rasa.shared.core.constants import DEFAULT_SLOT_NAMES
+
+    assert set(ours["slots"]) == set(rasa_domain["slots"]) - set(DEFAULT_SLOT_NAMES)
+    assert (
+        ours["session_config"]["carry_over_slots_to_new_session"]
+        == rasa_domain["session_config"]["carry_over_slots_to_new_session"]
+    )

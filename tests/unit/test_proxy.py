@@ -373,3 +373,22 @@ def test_supervise_restarts_with_backoff(settings, tmp_path):
     stack.procs["flaky"].wait()
     assert "in 4s" in stack.supervise(now=104.0)[0]
     stack.stop()
+
+
+def test_a_new_conversation_goes_to_the_least_busy_replica_and_stays_there():
+    proxy = Proxy([], ["http://a", "http://b"])
+    a, b = proxy.rasa.backends
+    a.inflight, b.inflight = 3, 1
+    assert proxy.rest_backends("new-1")[0] is b  # least busy when the conversation starts
+    a.inflight, b.inflight = 0, 5
+    assert proxy.rest_backends("new-1") == [b, a]  # then sticky, however busy
+    assert proxy.rest_backends("new-2")[0] is a
+    b.healthy = False  # its replica is down: it moves, for good
+    assert proxy.rest_backends("new-1")[0] is a
+    b.healthy = True
+    assert proxy.rest_backends("new-1")[0] is a
+    # Equally busy: the hash of the sender decides, as before.
+    a.inflight = b.inflight = 0
+    for i in range(20):
+        sender = f"s{i}"
+        assert proxy.rest_backends(sender)[0] is proxy.rasa.ordered(sender)[0]
