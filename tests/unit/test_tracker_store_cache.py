@@ -106,6 +106,12 @@ async def _turn(store, sender: str, text: str, goal: str | None = None) -> Dialo
     return tracker
 
 
+def started(store, sender: str, domain: Domain, text: str = "hello") -> DialogueStateTracker:
+    """A new conversation saved, then one turn on the tracker read back: the one now cached."""
+    run(store.save(new_conversation(sender, domain)))
+    return run(_turn(store, sender, text))
+
+
 def test_cached_tracker_is_the_saved_one_and_equals_the_database(stores, domain):
     a, _, reference = stores
     first = new_conversation("s1", domain)
@@ -154,8 +160,7 @@ def test_an_admin_deletion_is_not_undone_by_the_cache(stores, url, domain):
 
 def test_a_turn_that_failed_before_its_save_is_not_handed_out(stores, domain):
     a, _, reference = stores
-    run(a.save(new_conversation("s4", domain)))
-    tracker = run(_turn(a, "s4", "saved"))
+    tracker = started(a, "s4", domain, "saved")
     user_turn(tracker, "never saved")  # the turn raised before Rasa saved it
     again = run(a.retrieve("s4"))
     assert again is not tracker
@@ -165,8 +170,7 @@ def test_a_turn_that_failed_before_its_save_is_not_handed_out(stores, domain):
 
 def test_a_new_session_is_read_back_as_the_database_gives_it(stores, domain):
     a, _, reference = stores
-    run(a.save(new_conversation("s5", domain)))
-    tracker = run(_turn(a, "s5", "first session"))
+    tracker = started(a, "s5", domain, "first session")
     time.sleep(0.01)  # the new session's events must have later timestamps
     for event in (ActionExecuted("action_session_start"), SessionStarted()):
         tracker.update(event)
@@ -180,8 +184,7 @@ def test_a_new_session_is_read_back_as_the_database_gives_it(stores, domain):
 
 def test_erasure_deletes_the_conversation_and_forgets_the_cached_tracker(stores, domain):
     a, _, reference = stores
-    run(a.save(new_conversation("s6", domain)))
-    tracker = run(_turn(a, "s6", "delete my data"))
+    tracker = started(a, "s6", domain, "delete my data")
     tracker.update(SlotSet(ERASURE_SLOT, True))
     run(a.save(tracker))
     assert run(a.retrieve("s6")) is None
@@ -190,8 +193,7 @@ def test_erasure_deletes_the_conversation_and_forgets_the_cached_tracker(stores,
 
 def test_a_model_reload_drops_cached_trackers(stores, domain):
     a, _, _ = stores
-    run(a.save(new_conversation("s7", domain)))
-    tracker = run(_turn(a, "s7", "hello"))
+    tracker = started(a, "s7", domain, "hello")
     assert run(a.retrieve("s7")) is tracker
     a.domain = Domain.load(str(REPO / "bot" / "domain"))
     assert run(a.retrieve("s7")) is not tracker
