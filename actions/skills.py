@@ -74,7 +74,8 @@ class SkillState:
         return [
             SlotSet(name, value)
             for name, value in self.slots().items()
-            if tracker is None or tracker.get_slot(name) != value
+            # An unset list slot reads as an empty list everywhere (slot_list): not a change.
+            if tracker is None or (tracker.get_slot(name) or []) != value
         ]
 
     def slots(self) -> dict[str, list[str]]:

@@ -24,10 +24,15 @@ def main() -> int:
 
     strict_tracker_store()  # a tracker store error is an error, not an empty conversation
 
-    from bot.rasa_speedups import cache_action_response_validator, reuse_action_server_connections
+    from bot.rasa_speedups import (
+        cache_action_response_validator,
+        reuse_action_server_connections,
+        skip_idle_slot_mapping_actions,
+    )
 
     cache_action_response_validator()  # the constant response schema is checked once
     reuse_action_server_connections()  # one kept-alive HTTP session, not one per action call
+    skip_idle_slot_mapping_actions()  # no HTTP call for a slot action that has nothing to do
 
     return rasa_main() or 0
 

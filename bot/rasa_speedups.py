@@ -85,3 +85,50 @@ def reuse_action_server_connections() -> None:
 
     EndpointConfig.session = shared_session
     EndpointConfig._stackwise_shared_sessions = True
+
+
+# Custom slot-mapping actions that can only set something when the message carries one of
+# these entities or answers one of these questions (``requested_slot``); Rasa calls each one on
+# every message. actions/skills.py (ActionExtractSkills) returns no events otherwise, which
+# tests/unit/test_actions.py checks against this table.
+SLOT_ACTION_TRIGGERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "action_extract_skills": (frozenset({"skill"}), frozenset({"skills_summary"})),
+}
+
+
+def slot_action_can_act(action: str, tracker: Any) -> bool:
+    """Whether ``action`` (a custom slot-mapping action) could set anything for this message."""
+    triggers = SLOT_ACTION_TRIGGERS.get(action)
+    if triggers is None:
+        return True
+    entities, asked = triggers
+    message = tracker.latest_message
+    found = {e.get("entity") for e in (message.entities if message else [])}
+    return bool(found & entities) or tracker.get_slot("requested_slot") in asked
+
+
+def skip_idle_slot_mapping_actions() -> None:
+    """Don't call a custom slot-mapping action that cannot set anything for this message.
+
+    ``action_extract_slots`` calls ``action_extract_skills`` over HTTP on every message, with the
+    whole conversation; on most messages (no skill named, the skills question not asked) it
+    returns nothing. That call was ~10% of the stack's CPU per message and one more wait in
+    every turn. Rasa's own bookkeeping is kept: the action counts as executed for the message.
+    """
+    from rasa.core.actions.action import ActionExtractSlots
+
+    if getattr(ActionExtractSlots, "_stackwise_skip_idle", False):
+        return
+    run_custom = ActionExtractSlots._execute_custom_action
+
+    async def _execute_custom_action(
+        self: Any, mapping: dict[str, Any], executed: set[str], *args: Any, **kwargs: Any
+    ) -> Any:
+        action = mapping.get("action")
+        tracker = kwargs.get("tracker", args[2] if len(args) > 2 else None)
+        if action and action not in executed and not slot_action_can_act(action, tracker):
+            return [], executed | {action}
+        return await run_custom(self, mapping, executed, *args, **kwargs)
+
+    ActionExtractSlots._execute_custom_action = _execute_custom_action
+    ActionExtractSlots._stackwise_skip_idle = True

@@ -437,3 +437,29 @@ def test_domain_parts_actions_read_equal_rasas_domain():
         ours["session_config"]["carry_over_slots_to_new_session"]
         == rasa_domain["session_config"]["carry_over_slots_to_new_session"]
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "requested"),
+    [
+        ("what is a micro-credential?", "faq", None),
+        ("I want to become a data analyst", "inform_goal", "goal"),
+        ("under $500", "inform_budget", "budget"),
+        ("remove it", "remove_skill", None),
+        ("nothing really", "inform_skills", None),
+        ("thanks, bye", "goodbye", "format"),
+    ],
+)
+def test_extract_skills_does_nothing_when_rasa_skips_it(text, intent, requested):
+    """bot/rasa_speedups.py skips the HTTP call of action_extract_skills when the message names
+    no skill and the skills question is not being asked; the action must do nothing then."""
+    from bot.rasa_speedups import SLOT_ACTION_TRIGGERS
+
+    entities, asked = SLOT_ACTION_TRIGGERS["action_extract_skills"]
+    assert requested not in asked
+    t = tracker("skills_given", text=text, intent=intent, entities=[], requested_slot=requested)
+    messages, slots = run(ActionExtractSkills(), t)
+    assert (messages, slots) == ([], {})
+    with_skill = [{"entity": next(iter(entities)), "value": "SQL", "role": "has"}]
+    t = tracker("skills_given", text=text, intent="inform_skills", entities=with_skill)
+    assert run(ActionExtractSkills(), t)[1]  # a skill named: it acts

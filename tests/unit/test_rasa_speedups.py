@@ -100,3 +100,64 @@ def test_action_calls_reuse_one_kept_alive_connection() -> None:
     asyncio.run(main())
     assert len(peers) == 7 and len(set(peers)) == 1  # one TCP connection for all seven
     assert set(seen) == {("t1", "s3cret")}
+
+
+def test_slot_mapping_action_is_called_only_when_it_can_act() -> None:
+    """With the patch, action_extract_slots calls action_extract_skills for a message that names
+    a skill or answers the skills question, and not for one that does neither."""
+    import asyncio
+    from pathlib import Path
+
+    from aiohttp import web
+    from rasa.core.actions.action import ActionExtractSlots
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.rasa_speedups import skip_idle_slot_mapping_actions
+
+    skip_idle_slot_mapping_actions()
+    domain = Domain.load(str(Path(__file__).resolve().parents[2] / "bot" / "domain"))
+    calls: list[str] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        calls.append((await request.json())["next_action"])
+        return web.json_response({"events": [], "responses": []})
+
+    def tracker(entities: list[dict], requested: str | None = None) -> DialogueStateTracker:
+        t = DialogueStateTracker("s", domain.slots)
+        if requested:
+            t.update(SlotSet("requested_slot", requested))
+        t.update(UserUttered("text", {"name": "inform_skills", "confidence": 1.0}, entities))
+        return t
+
+    async def main() -> list[list[str]]:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        action = ActionExtractSlots(EndpointConfig(f"http://127.0.0.1:{port}/webhook"))
+        nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+        seen = []
+        try:
+            for t in (
+                tracker([]),
+                tracker([{"entity": "skill", "value": "SQL", "start": 0, "end": 3}]),
+                tracker([], requested="skills_summary"),
+                tracker([{"entity": "goal", "value": "nurse", "start": 0, "end": 5}], "goal"),
+            ):
+                calls.clear()
+                await action.run(CollectingOutputChannel(), nlg, t, domain)
+                seen.append(list(calls))
+        finally:
+            await runner.cleanup()
+        return seen
+
+    seen = asyncio.run(main())
+    assert seen[0] == [] and seen[3] == []  # no skill named, skills question not asked
+    assert "action_extract_skills" in seen[1] and "action_extract_skills" in seen[2]
