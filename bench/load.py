@@ -161,6 +161,9 @@ async def _socket_user(web: str, script: list[str], stop_at: float, result: Load
                 auth={"token": config["socket"]["token"]},
                 headers={"Origin": web},
                 transports=["polling"],  # websocket: python-engineio 4.x needs a newer aiohttp
+                # The client's default gives the namespace handshake 1 s, which a busy stack can
+                # exceed while it answers the other users; the widget waits much longer.
+                wait_timeout=10,
             )
             session_id = config["session_id"]
             await sio.emit("session_request", {"session_id": session_id})
