@@ -166,7 +166,12 @@ async def _socket_user(web: str, script: list[str], stop_at: float, result: Load
                 wait_timeout=10,
             )
             session_id = config["session_id"]
+            # Like the widget: messages only after the server confirmed the session (joined
+            # its room); a reply to a message sent before that goes to a room nobody is in.
+            confirmed = asyncio.Event()
+            sio.on("session_confirm", lambda *_, ev=confirmed: ev.set())
             await sio.emit("session_request", {"session_id": session_id})
+            await asyncio.wait_for(confirmed.wait(), timeout=30)
         except Exception as exc:
             result.errors += 1
             result.error_samples.append(f"connect: {type(exc).__name__}: {exc}"[:160])

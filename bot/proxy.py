@@ -76,6 +76,7 @@ HOP_BY_HOP = {
 }
 CONVERSATION_RE = re.compile(r"^/conversations/([^/]+)")
 HEALTH_INTERVAL = 1.0
+RASA_KEEPALIVE_S = 2.0
 # A busy server (one turn of NLU on a loaded machine) may take a few seconds to answer.
 HEALTH_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 3.0
@@ -179,6 +180,10 @@ class Proxy:
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(
             auto_decompress=False,
+            # Reuse a connection to a replica only while Sanic keeps it (KEEP_ALIVE_TIMEOUT 5 s):
+            # aiohttp's own 15 s let the proxy send on a connection Sanic had just closed, which
+            # read as "the replica died" (marked down, the socket.io poll refused).
+            connector=aiohttp.TCPConnector(keepalive_timeout=RASA_KEEPALIVE_S),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
         )
         # No keep-alive to action servers: a failed connect then always means "not delivered"

@@ -60,7 +60,26 @@ def reuse_action_server_connections() -> None:
 
     if getattr(EndpointConfig, "_stackwise_shared_sessions", False):
         return
-    make_session = EndpointConfig.session
+    import aiohttp
+    import ujson
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+
+    def dumps(obj: Any) -> str:
+        # The request body (the whole conversation) in ujson: ~2.5x faster than json.dumps;
+        # the same values (floats round-trip), without json's ", " / ": " padding.
+        return ujson.dumps(obj, ensure_ascii=False, escape_forward_slashes=False)
+
+    def make_session(self: EndpointConfig) -> aiohttp.ClientSession:
+        # As EndpointConfig.session (Rasa 3.6), plus the serializer.
+        auth = None
+        if self.basic_auth:
+            auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+        return aiohttp.ClientSession(
+            headers=self.headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            json_serialize=dumps,
+        )
 
     class _Borrowed:
         """``async with`` over a shared session that leaves it open."""

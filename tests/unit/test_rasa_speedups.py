@@ -65,11 +65,13 @@ def test_action_calls_reuse_one_kept_alive_connection() -> None:
     reuse_action_server_connections()
     peers: list[tuple[str, int]] = []
     seen: list[tuple[str | None, str | None]] = []
+    bodies: list[dict] = []
 
     async def webhook(request: web.Request) -> web.Response:
         peers.append(request.transport.get_extra_info("peername"))
         seen.append((request.headers.get("X-Tenant"), request.query.get("token")))
         body = await request.json()
+        bodies.append(body)
         if body.get("fail"):
             return web.json_response({"error": "nope"}, status=500)
         return web.json_response({"echo": body["n"]})
@@ -88,6 +90,10 @@ def test_action_calls_reuse_one_kept_alive_connection() -> None:
         try:
             answers = [await endpoint.request(json={"n": i}, method="post") for i in range(5)]
             assert answers == [{"echo": i} for i in range(5)]
+            # The body decodes to exactly what was sent (floats, non-ASCII, slashes).
+            sent = {"n": 5, "f": [0.1 + 0.2, 1e-300, 0.9967074394226074], "t": "é/ü 👩‍⚕️ </x>"}
+            assert await endpoint.request(json=sent, method="post") == {"echo": 5}
+            assert bodies[-1] == sent
             with pytest.raises(ClientResponseError) as error:
                 await endpoint.request(json={"fail": True}, method="post")
             assert error.value.status == 500
@@ -98,7 +104,7 @@ def test_action_calls_reuse_one_kept_alive_connection() -> None:
             await runner.cleanup()
 
     asyncio.run(main())
-    assert len(peers) == 7 and len(set(peers)) == 1  # one TCP connection for all seven
+    assert len(peers) == 8 and len(set(peers)) == 1  # one TCP connection for all eight
     assert set(seen) == {("t1", "s3cret")}
 
 
