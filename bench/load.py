@@ -184,15 +184,19 @@ async def _socket_user(web: str, script: list[str], stop_at: float, result: Load
                 while not replies.empty():  # late extra bubbles of the previous turn
                     replies.get_nowait()
                 started = time.perf_counter()
-                await sio.emit(
-                    "user_uttered",
-                    {"message": text, "session_id": session_id, "metadata": config["metadata"]},
-                )
                 try:
+                    await sio.emit(
+                        "user_uttered",
+                        {"message": text, "session_id": session_id, "metadata": config["metadata"]},
+                    )
                     await asyncio.wait_for(replies.get(), timeout=60)
                 except asyncio.TimeoutError:
                     result.errors += 1
                     result.error_samples.append(f"no reply to {text!r} in 60 s")
+                    break
+                except Exception as exc:  # the connection dropped mid-conversation
+                    result.errors += 1
+                    result.error_samples.append(f"send: {type(exc).__name__}: {exc}"[:160])
                     break
                 result.latencies_ms.append((time.perf_counter() - started) * 1000)
                 result.messages += 1
