@@ -176,9 +176,9 @@ class Stack:
 
     @classmethod
     def embedded(cls, settings: Settings, ports: Ports, log_dir: Path) -> Stack:
-        """`stackwise serve`: one action server, ``STACKWISE_RASA_REPLICAS`` Rasa processes
-        (default: one per core, up to two; more than one sit behind the proxy)."""
-        return cls(settings, ports, log_dir, rasa_replicas=settings.scaling.rasa_replicas)
+        """`stackwise serve`: one action server, ``STACKWISE_LOCAL_RASA_PROCESSES`` Rasa
+        processes (default one; more sit behind the proxy, with shared lock files)."""
+        return cls(settings, ports, log_dir, rasa_replicas=settings.scaling.local_rasa_processes)
 
     @classmethod
     def scaled(cls, settings: Settings, ports: Ports, log_dir: Path) -> Stack:
