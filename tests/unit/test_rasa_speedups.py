@@ -24,6 +24,20 @@ INVALID = [
 ]
 
 
+async def webhook_server(handler):
+    """A local action-server stand-in: (runner, URL of its POST /webhook)."""
+    from aiohttp import web
+
+    app = web.Application()
+    app.router.add_post("/webhook", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return runner, f"http://127.0.0.1:{port}/webhook"
+
+
 @pytest.fixture(scope="module")
 def action() -> RemoteAction:
     cache_action_response_validator()
@@ -77,16 +91,8 @@ def test_action_calls_reuse_one_kept_alive_connection() -> None:
         return web.json_response({"echo": body["n"]})
 
     async def main() -> None:
-        app = web.Application()
-        app.router.add_post("/webhook", webhook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        endpoint = EndpointConfig(
-            f"http://127.0.0.1:{port}/webhook", headers={"X-Tenant": "t1"}, token="s3cret"
-        )
+        runner, url = await webhook_server(webhook)
+        endpoint = EndpointConfig(url, headers={"X-Tenant": "t1"}, token="s3cret")
         try:
             answers = [await endpoint.request(json={"n": i}, method="post") for i in range(5)]
             assert answers == [{"echo": i} for i in range(5)]
@@ -140,14 +146,8 @@ def test_slot_mapping_action_is_called_only_when_it_can_act() -> None:
         return t
 
     async def main() -> list[list[str]]:
-        app = web.Application()
-        app.router.add_post("/webhook", webhook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        action = ActionExtractSlots(EndpointConfig(f"http://127.0.0.1:{port}/webhook"))
+        runner, url = await webhook_server(webhook)
+        action = ActionExtractSlots(EndpointConfig(url))
         nlg = TemplatedNaturalLanguageGenerator(domain.responses)
         seen = []
         try:
