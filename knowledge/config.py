@@ -107,12 +107,12 @@ class Scaling:
     # Rasa replicas with --scaled (2 unless set). The embedded stack runs one unless
     # STACKWISE_LOCAL_RASA_PROCESSES says more (behind the local proxy, lock files shared).
     rasa_replicas: int = 2
-    # More than one uses a second core (docs/benchmarks.md: 55 -> 78 msg/s, p95 239 -> 174 ms at
+    # Action servers with --scaled (the embedded stack runs one: it is mostly idle).
+    action_servers: int = 2
+    # More than one uses a second core (docs/benchmarks.md: 60 -> 78 msg/s, p95 225 -> 174 ms at
     # 8 concurrent), but socket.io through the proxy then still loses some connections under
     # load, so the default stays one until that is fixed.
     local_rasa_processes: int = 1
-    # Action servers with --scaled (the embedded stack runs one: it is mostly idle).
-    action_servers: int = 2
 
 
 @dataclass(frozen=True)
