@@ -92,27 +92,38 @@ class Encoder:
         truncation, mean pooling, L2 norm) but without SentenceTransformer.encode's per-call
         batching overhead and without autograd bookkeeping: ~30% faster for a single text;
         the lean forward pass (``LeanBert``) takes another ~20% off."""
-        import torch
-
         model = self.model
         if self._onnx is not None:
             return self._onnx.encode(text)
-        features = _features(model, text)
-        with torch.inference_mode():
-            tokens = (
-                self._lean(features)
-                if self._lean is not None
-                else model[0].auto_model(**features).last_hidden_state[0]
-            )
-            vec = tokens.mean(dim=0)  # one unpadded text: mean pooling over all its tokens
-            vec = vec / vec.norm().clamp(min=1e-12)
-        return np.ascontiguousarray(vec.numpy(), dtype="float32")
+        return _torch_query_vector(model, self._lean, text)
 
 
-def _features(model, text: str) -> dict:
+def _features(model, text: str, tensors: str = "pt") -> dict:
+    """The tokenizer's input for one unpadded text, truncated as SentenceTransformer does."""
     return model[0].tokenizer(
-        [text], padding=False, truncation=True, max_length=model.max_seq_length, return_tensors="pt"
+        [text],
+        padding=False,
+        truncation=True,
+        max_length=model.max_seq_length,
+        return_tensors=tensors,
     )
+
+
+def _torch_query_vector(model, lean: LeanBert | None, text: str) -> np.ndarray:
+    """One text's vector on torch: the lean forward pass when there is one, else transformers';
+    mean pooling over all its tokens (unpadded), L2 norm."""
+    import torch
+
+    features = _features(model, text)
+    with torch.inference_mode():
+        tokens = (
+            lean(features)
+            if lean is not None
+            else model[0].auto_model(**features).last_hidden_state[0]
+        )
+        vec = tokens.mean(dim=0)
+        vec = vec / vec.norm().clamp(min=1e-12)
+    return np.ascontiguousarray(vec.numpy(), dtype="float32")
 
 
 class LeanBert:
@@ -271,13 +282,10 @@ class OnnxBert:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = model[0].tokenizer
-        self.max_length = model.max_seq_length
+        self.model = model  # its tokenizer (the forward pass is ONNX Runtime's)
 
     def encode(self, text: str) -> np.ndarray:
-        f = self.tokenizer(
-            [text], padding=False, truncation=True, max_length=self.max_length, return_tensors="np"
-        )
+        f = _features(self.model, text, tensors="np")
         feeds = {"input_ids": f["input_ids"], "token_type_ids": f["token_type_ids"]}
         tokens = self.session.run(None, feeds)[0][0]
         vec = tokens.mean(axis=0)
@@ -286,18 +294,12 @@ class OnnxBert:
 
     @classmethod
     def checked(cls, model, path: Path, threads: int, lean: LeanBert | None) -> OnnxBert | None:
-        import torch
-
         try:
             onnx = cls(model, path, threads)
         except Exception:  # missing runtime, unreadable or foreign file: torch it is
             return None
         for text in _ONNX_PROBES:
-            features = _features(model, text)
-            with torch.inference_mode():
-                tokens = lean(features) if lean else model[0].auto_model(**features)[0][0]
-                ref = tokens.mean(dim=0)
-                ref = (ref / ref.norm().clamp(min=1e-12)).numpy()
+            ref = _torch_query_vector(model, lean, text)
             if float(np.abs(onnx.encode(text) - ref).max()) > ONNX_TOLERANCE:
                 return None
         return onnx
