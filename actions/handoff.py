@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import services, slot_list
-from knowledge import constraints
+from actions.intake import ANSWER_PARSERS
 from knowledge.intake import IntakeRecord, save_intake
 from knowledge.tenants import get_tenant
 
@@ -124,22 +124,13 @@ class ActionFallback(Action):
         return [SlotSet("failed_attempts", failed)]
 
 
-# The intake questions whose answers have a strict parser (knowledge/constraints.py).
-_ANSWER_PARSERS = {
-    "budget": constraints.parse_budget,
-    "weekly_hours": constraints.parse_hours,
-    "format": constraints.parse_format,
-    "education_level": constraints.parse_education,
-}
-
-
 def _answer_to_intake_question(tracker: Tracker) -> tuple[str, str] | None:
     """(slot, value) when the intake form is asking and the low-confidence message parses as
     an answer to that question; otherwise None."""
     if (tracker.active_loop or {}).get("name") != "intake_form":
         return None
     slot = tracker.get_slot("requested_slot")
-    parse = _ANSWER_PARSERS.get(slot)
+    parse = ANSWER_PARSERS.get(slot)
     text = (tracker.latest_message or {}).get("text") or ""
     value = parse(text) if parse and text.strip() else None
     return (slot, value) if value is not None else None

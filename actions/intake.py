@@ -14,6 +14,15 @@ from knowledge import constraints
 
 _MAX_GOAL_CHARS = 200
 
+# The intake questions whose answers have a strict parser (knowledge/constraints.py): the form's
+# validators use them, and so does action_fallback for a low-confidence answer (actions/handoff.py).
+ANSWER_PARSERS = {
+    "budget": constraints.parse_budget,
+    "weekly_hours": constraints.parse_hours,
+    "format": constraints.parse_format,
+    "education_level": constraints.parse_education,
+}
+
 
 def _text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
@@ -78,7 +87,6 @@ class ValidateIntakeForm(FormValidationAction):
     @staticmethod
     def _parsed(
         slot: str,
-        parse,
         retry: str,
         slot_value: Any,
         dispatcher: CollectingDispatcher,
@@ -86,6 +94,7 @@ class ValidateIntakeForm(FormValidationAction):
     ) -> dict[str, Any]:
         """Parse the slot candidate (an entity value or the answer's text), else the whole
         message; when neither says, ask again with an example."""
+        parse = ANSWER_PARSERS[slot]
         value = parse(_entity_or_text(slot_value, tracker).replace("_", " ")) or parse(
             _text(tracker)
         )
@@ -101,9 +110,7 @@ class ValidateIntakeForm(FormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Any]:
         retry = 'Please give me a dollar amount, like "$300", or say "no limit".'
-        return self._parsed(
-            "budget", constraints.parse_budget, retry, slot_value, dispatcher, tracker
-        )
+        return self._parsed("budget", retry, slot_value, dispatcher, tracker)
 
     def validate_weekly_hours(
         self,
@@ -113,9 +120,7 @@ class ValidateIntakeForm(FormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Any]:
         retry = 'How many hours a week, roughly? A number like 5 or 10 is fine, or say "not sure".'
-        return self._parsed(
-            "weekly_hours", constraints.parse_hours, retry, slot_value, dispatcher, tracker
-        )
+        return self._parsed("weekly_hours", retry, slot_value, dispatcher, tracker)
 
     def validate_format(
         self,
@@ -125,9 +130,7 @@ class ValidateIntakeForm(FormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Any]:
         retry = "Online, in person, or either?"
-        return self._parsed(
-            "format", constraints.parse_format, retry, slot_value, dispatcher, tracker
-        )
+        return self._parsed("format", retry, slot_value, dispatcher, tracker)
 
     def validate_education_level(
         self,
@@ -137,9 +140,10 @@ class ValidateIntakeForm(FormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Any]:
         raw = _entity_or_text(slot_value, tracker)
-        value = raw if raw in constraints.EDUCATION_LEVELS else constraints.parse_education(raw)
+        parse = ANSWER_PARSERS["education_level"]
+        value = raw if raw in constraints.EDUCATION_LEVELS else parse(raw)
         if value is None:
-            value = constraints.parse_education(_text(tracker))
+            value = parse(_text(tracker))
         if value is None:
             dispatcher.utter_message(
                 text="For example: high school, some college, an associate degree, or a bachelor's."
