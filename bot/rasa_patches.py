@@ -50,10 +50,6 @@ def strict_tracker_store() -> None:
 
 def ping_before_use(store) -> None:
     """Recreate the store's engine with ``pool_pre_ping`` (Rasa passes no such option)."""
-    import sqlalchemy as sa
-    from rasa.core.tracker_store import create_engine_kwargs
+    from bot.tracker_store import pinged_engine, replace_engine
 
-    url = store.engine.url.render_as_string(hide_password=False)
-    store.engine.dispose()
-    store.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
-    store.sessionmaker = sa.orm.session.sessionmaker(bind=store.engine)
+    replace_engine(store, pinged_engine(store.engine.url.render_as_string(hide_password=False)))

@@ -46,9 +46,9 @@ def reuse_action_server_connections() -> None:
 
     Rasa 3.6's ``EndpointConfig.request`` opens a new ``aiohttp.ClientSession`` (so a new TCP
     connection) for every action call: three to five per message, ~10% of the Rasa server's CPU
-    under load. Here each endpoint keeps one session per event loop, made by Rasa's own
-    ``session()`` (headers, auth, timeout); a request is otherwise sent, checked and read exactly
-    as Rasa does. Rasa's action endpoint is the local proxy (bot/proxy.py, an aiohttp server that
+    under load. Here each endpoint keeps one session per event loop, made as Rasa's own
+    ``session()`` makes it (headers, auth, timeout) plus a faster JSON serializer; a request is
+    otherwise sent, checked and read exactly as Rasa does. Rasa's action endpoint is the local proxy (bot/proxy.py, an aiohttp server that
     keeps idle connections 75 s; aiohttp's client drops its own after 15 s), which itself opens a
     fresh connection to an action server per call so that a failed connect always means "not
     delivered".

@@ -43,6 +43,7 @@ from rasa.shared.core.events import Event, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from knowledge.db import SQLITE_CONNECT_ARGS, sqlite_pragmas
 from knowledge.privacy import ERASURE_SLOT, delete_tracker_events
 
 logger = logging.getLogger(__name__)
@@ -50,28 +51,29 @@ logger = logging.getLogger(__name__)
 DEFAULT_CACHE_SIZE = 1000
 
 
-def tracker_engine(url: str) -> sa.engine.Engine:
-    """The tracker store's engine: Rasa's options, plus pre-ping; SQLite pooled and in WAL mode."""
+def pinged_engine(url: str) -> sa.engine.Engine:
+    """Rasa's engine for ``url`` (its pool options), testing pooled connections before use."""
     from rasa.core.tracker_store import create_engine_kwargs
 
+    return sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+
+
+def tracker_engine(url: str) -> sa.engine.Engine:
+    """The tracker store's engine: Rasa's options, plus pre-ping; SQLite pooled and in WAL mode."""
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        return pinged_engine(url)
     # Rasa serves from one thread; the pool hands a connection to one session at a time.
     engine = sa.create_engine(
-        url,
-        pool_pre_ping=True,
-        poolclass=sa.pool.QueuePool,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        url, pool_pre_ping=True, poolclass=sa.pool.QueuePool, connect_args=SQLITE_CONNECT_ARGS
     )
+    return sqlite_pragmas(engine, "journal_mode=WAL", "synchronous=NORMAL")
 
-    @sa.event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
 
-    return engine
+def replace_engine(store: SQLTrackerStore, engine: sa.engine.Engine) -> None:
+    """Swap the engine Rasa's SQL store made for ``engine`` (same database)."""
+    store.engine.dispose()
+    store.engine = engine
+    store.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
 
 
 def erasure_requested(events: list[Event]) -> bool:
@@ -94,10 +96,7 @@ class StackwiseTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        url = self.engine.url.render_as_string(hide_password=False)
-        self.engine.dispose()
-        self.engine = tracker_engine(url)
-        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        replace_engine(self, tracker_engine(self.engine.url.render_as_string(hide_password=False)))
         self.cache_size = max(0, int(cache_size))
         self._saved: OrderedDict[str, _Saved] = OrderedDict()
 

@@ -13,23 +13,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.config import get_settings
 
+# SQLite from several threads (a pool hands a connection to one at a time); wait for locks.
+SQLITE_CONNECT_ARGS = {"check_same_thread": False, "timeout": 30}
+
+
+def sqlite_pragmas(engine: Engine, *pragmas: str) -> Engine:
+    """Run ``PRAGMA <each>`` on every new connection of ``engine``; returns it."""
+
+    @event.listens_for(engine, "connect")
+    def _set(dbapi_conn, _record):  # pragma: no cover - trivial
+        cur = dbapi_conn.cursor()
+        for pragma in pragmas:
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    return engine
+
 
 def make_engine(url: str) -> Engine:
     """Create a 2.0-style engine (SQLAlchemy 1.4 with ``future=True``)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, future=True, connect_args={"check_same_thread": False, "timeout": 30}
-        )
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.close()
-
-        return engine
+        engine = create_engine(url, future=True, connect_args=SQLITE_CONNECT_ARGS)
+        return sqlite_pragmas(engine, "foreign_keys=ON", "journal_mode=WAL")
     return create_engine(url, future=True, pool_pre_ping=True)
 
 
