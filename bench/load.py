@@ -252,17 +252,20 @@ def cpu_seconds(pid: int) -> float:
     return total / tick
 
 
-def cpu_ms_per_message(pids: dict[str, int], before: dict[str, float], messages: int) -> dict:
-    """CPU milliseconds each process spent per answered message since `before`."""
-    return {
-        name: round((cpu_seconds(pid) - before[name]) * 1000 / max(messages, 1), 1)
-        for name, pid in pids.items()
+def measured_rest(
+    name: str, base: str, script: list[str], level: int, seconds: float, pids: dict[str, int]
+) -> LoadResult:
+    """A REST run, with the CPU milliseconds per answered message of each server process in
+    ``pids`` and of this process (the load generator) attached."""
+    before = {proc: cpu_seconds(pid) for proc, pid in pids.items()}
+    own = time.process_time()
+    run = asyncio.run(run_rest(name, base, script, level, seconds))
+    per = 1000 / max(run.messages, 1)
+    run.cpu_ms_per_message = {
+        proc: round((cpu_seconds(pid) - before[proc]) * per, 1) for proc, pid in pids.items()
     }
-
-
-def _own_ms(since: float, messages: int) -> float:
-    """This process's (the load generator's) CPU milliseconds per message since ``since``."""
-    return round((time.process_time() - since) * 1000 / max(messages, 1), 1)
+    run.cpu_ms_per_message["load generator"] = round((time.process_time() - own) * per, 1)
+    return run
 
 
 def _wait_url(url: str, proc: subprocess.Popen, timeout: float) -> None:
@@ -327,12 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_rest("warm-up", base, ADVISING_SCRIPT, 2, 5))
         pids = {name: p.pid for name, p in stack.procs.items()}
         for level in args.concurrency:
-            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-            own = time.process_time()
-            run = asyncio.run(run_rest("stackwise", base, ADVISING_SCRIPT, level, args.seconds))
-            run.cpu_ms_per_message = cpu_ms_per_message(pids, before, run.messages)
-            run.cpu_ms_per_message["load generator"] = _own_ms(own, run.messages)
-            runs.append(run)
+            runs.append(
+                measured_rest("stackwise", base, ADVISING_SCRIPT, level, args.seconds, pids)
+            )
             print(json.dumps(runs[-1].summary()), flush=True)
         if not args.skip_socketio:
             runs.append(asyncio.run(run_socketio(web, ADVISING_SCRIPT, 8, args.seconds)))
@@ -359,14 +359,11 @@ def main(argv: list[str] | None = None) -> int:
             base = f"http://127.0.0.1:{port}"
             asyncio.run(run_rest("warm-up", base, MOODBOT_SCRIPT, 2, 5))
             for level in args.concurrency:
-                before = {"rasa": cpu_seconds(proc.pid)}
-                own = time.process_time()
-                run = asyncio.run(run_rest("moodbot", base, MOODBOT_SCRIPT, level, args.seconds))
-                run.cpu_ms_per_message = cpu_ms_per_message(
-                    {"rasa": proc.pid}, before, run.messages
+                runs.append(
+                    measured_rest(
+                        "moodbot", base, MOODBOT_SCRIPT, level, args.seconds, {"rasa": proc.pid}
+                    )
                 )
-                run.cpu_ms_per_message["load generator"] = _own_ms(own, run.messages)
-                runs.append(run)
                 print(json.dumps(runs[-1].summary()), flush=True)
             report["moodbot_memory_mb"] = rss_mb(proc.pid)
         finally:
