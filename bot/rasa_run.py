@@ -28,11 +28,13 @@ def main() -> int:
         cache_action_response_validator,
         reuse_action_server_connections,
         skip_idle_slot_mapping_actions,
+        skip_log_argument_copies,
     )
 
     cache_action_response_validator()  # the constant response schema is checked once
     reuse_action_server_connections()  # one kept-alive HTTP session, not one per action call
     skip_idle_slot_mapping_actions()  # no HTTP call for a slot action that has nothing to do
+    skip_log_argument_copies()  # no deep copies of values for debug lines nobody logs
 
     return rasa_main() or 0
 

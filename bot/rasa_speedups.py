@@ -1,10 +1,8 @@
 """Inference-cost fixes for Rasa 3.6, applied by ``bot/rasa_run.py`` before Rasa starts.
 
-Profiled under load (py-spy, ``bench/load.py``): 58% of the Rasa server's CPU went to
-``RemoteAction._validate_action_result``, which calls ``jsonschema.validate`` on every action
-server response. ``jsonschema.validate`` re-checks the (large, constant) response schema against
-its meta-schema and builds a new validator each call. Here the schema is checked and the
-validator built once; each response is still validated in full, with the same error Rasa raises.
+Each fix was found by profiling the Rasa server under load (py-spy, ``bench/load.py``) and is
+measured in docs/benchmarks.md. They change how fast Rasa does its work, never what it does:
+``tests/unit/test_rasa_speedups.py`` checks each against Rasa's own behaviour.
 """
 
 from __future__ import annotations
@@ -13,6 +11,17 @@ from typing import Any
 
 
 def cache_action_response_validator() -> None:
+    """Validate action server responses with a compiled validator.
+
+    Rasa calls ``jsonschema.validate`` on every action server response: it re-checks the large,
+    constant response schema against its meta-schema and builds a new validator each call (once
+    58% of the Rasa server's CPU). The schema's ``oneOf`` over ~25 event types then makes even a
+    cached ``jsonschema`` validator walk every branch for every event (~7% of the CPU per
+    message). Here the schema is compiled once into Python code (``fastjsonschema``); a response
+    it accepts is valid; one it rejects is validated again by ``jsonschema`` so that the error
+    raised is the one Rasa raises.
+    """
+    import fastjsonschema
     from jsonschema import ValidationError, exceptions, validators
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
@@ -23,8 +32,14 @@ def cache_action_response_validator() -> None:
     cls = validators.validator_for(schema)
     cls.check_schema(schema)
     validator = cls(schema)
+    compiled = fastjsonschema.compile(schema)
 
     def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+        try:
+            compiled(result)
+            return True
+        except fastjsonschema.JsonSchemaException:
+            pass
         # As jsonschema.validate(result, schema), minus the per-call schema check.
         error = exceptions.best_match(validator.iter_errors(result))
         if error is None:
@@ -151,3 +166,34 @@ def skip_idle_slot_mapping_actions() -> None:
 
     ActionExtractSlots._execute_custom_action = _execute_custom_action
     ActionExtractSlots._stackwise_skip_idle = True
+
+
+# Rasa modules whose every ``copy.deepcopy`` is an argument of a ``structlogger.debug`` call
+# (checked by tests/unit/test_rasa_speedups.py against the installed Rasa).
+LOG_ONLY_DEEPCOPY_MODULES = (
+    "rasa.core.processor",
+    "rasa.core.policies.memoization",
+    "rasa.core.policies.rule_policy",
+    "rasa.core.actions.forms",
+)
+
+
+def skip_log_argument_copies() -> None:
+    """Don't deep-copy the values Rasa passes to debug log calls.
+
+    Rasa 3.6 writes ``structlogger.debug("...", states=copy.deepcopy(states))``: the copy is made
+    on every call, whatever the log level, before structlog decides to drop the line. In the
+    modules listed above those copies (every prediction's dialogue states, every turn's events
+    and slot values) were ~5% of the server's CPU per message. structlog renders a line while
+    the call runs, so the values it is handed need no copy; these modules get a ``copy`` whose
+    ``deepcopy`` returns its argument.
+    """
+    import copy
+    import importlib
+    import types
+
+    shim = types.SimpleNamespace(copy=copy.copy, deepcopy=lambda value, memo=None: value)
+    for name in LOG_ONLY_DEEPCOPY_MODULES:
+        module = importlib.import_module(name)
+        if getattr(module, "copy", None) is copy:
+            module.copy = shim
