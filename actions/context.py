@@ -7,10 +7,9 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from sqlalchemy import select
 
 from actions.references import Candidate, resolve_reference
-from knowledge import constraints, schema
+from knowledge import constraints
 from knowledge.recommend import SearchFilters
 from knowledge.services import Services, get_services
 
@@ -93,13 +92,8 @@ def candidates(tracker: Tracker) -> list[Candidate]:
     ids += [i for i in slot_list(tracker, "shown_credentials") if i not in ids]
     if not ids:
         return []
-    with services().engine.connect() as conn:
-        rows = conn.execute(
-            select(schema.Credential.id, schema.Credential.name, schema.Provider.name)
-            .join(schema.Provider)
-            .where(schema.Credential.id.in_(ids))
-        ).all()
-    by_id = {r[0]: Candidate(r[0], r[1], r[2]) for r in rows}
+    facts = services().search.facts(ids)
+    by_id = {i: Candidate(i, f["name"], f["provider"]) for i, f in facts.items()}
     return [by_id[i] for i in ids if i in by_id]
 
 

@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import candidates, hours, money, referenced_credential, services
 from actions.references import resolve_pair
-from knowledge.recommend import load_facts
 
 _DELIVERY = {
     "online_self_paced": "online, self-paced",
@@ -41,7 +40,7 @@ class ActionCredentialDetails(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         chosen = referenced_credential(tracker)
-        f = load_facts(services().engine, [chosen]).get(chosen) if chosen else None
+        f = services().search.facts([chosen]).get(chosen) if chosen else None
         if f is None:
             dispatcher.utter_message(
                 text="Which credential do you mean? You can name it, or pick one from my suggestions."
@@ -70,7 +69,7 @@ class ActionCompare(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         pair = resolve_pair(tracker.latest_message.get("text") or "", candidates(tracker))
-        facts = load_facts(services().engine, pair)
+        facts = services().search.facts(pair)
         if len(facts) < 2:
             dispatcher.utter_message(
                 text="I need two credentials to compare. Ask me for recommendations first."

@@ -9,7 +9,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import join_labels, latest_entities, services, slot_list
 from knowledge.occupations import occupation_facts, skill_gap
-from knowledge.recommend import load_facts
 
 
 def occupation_code(tracker: Tracker) -> tuple[str | None, str | None]:
@@ -46,7 +45,7 @@ class ActionSkillGap(Action):
         lines += [f"- {m.label}" for m in gap.missing]
         if gap.have:
             lines.append(f"You already have: {join_labels(list(gap.have[:5]))}.")
-        names = load_facts(svc.engine, list(gap.suggested))
+        names = svc.search.facts(list(gap.suggested))
         if names:
             lines.append(
                 "Credentials that teach some of these: "

@@ -9,7 +9,6 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import referenced_credential, services
-from knowledge.recommend import load_facts
 
 
 class ActionRecognition(Action):
@@ -20,7 +19,7 @@ class ActionRecognition(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         chosen = referenced_credential(tracker)
-        facts = load_facts(services().engine, [chosen]).get(chosen) if chosen else None
+        facts = services().search.facts([chosen]).get(chosen) if chosen else None
         if facts is None:
             dispatcher.utter_message(
                 text="Which credential do you mean? You can name it, or pick one from my suggestions."

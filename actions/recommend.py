@@ -176,7 +176,7 @@ class ActionRefineRecommendations(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         filters = filters_from_slots(tracker)
         current = slot_list(tracker, "recommendations")
-        facts = services().search._facts(current) if current else {}
+        facts = services().search.facts(current) if current else {}
         exclude = slot_list(tracker, "shown_credentials") if intent == "ask_more" else current
         events: list[dict[str, Any]] = []
         note = ""

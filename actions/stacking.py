@@ -106,7 +106,10 @@ class ActionDegreeCredit(Action):
         if not chosen:
             dispatcher.utter_message(text=ASK_WHICH)
             return []
-        dc = degree_credit(services().engine, chosen, institution=tracker.get_slot("tenant"))
+        svc = services()
+        dc = degree_credit(
+            svc.engine, chosen, institution=tracker.get_slot("tenant"), facts_for=svc.search.facts
+        )
         if dc is None:
             dispatcher.utter_message(
                 text="I can't find that credential any more. Could you ask again?"
@@ -132,8 +135,13 @@ class ActionStackPlan(Action):
         if not cands:
             dispatcher.utter_message(text=ASK_WHICH)
             return []
+        svc = services()
         plan = stack_plan(
-            services().engine, cands, tracker.get_slot("goal_code"), tracker.get_slot("tenant")
+            svc.engine,
+            cands,
+            tracker.get_slot("goal_code"),
+            tracker.get_slot("tenant"),
+            facts_for=svc.search.facts,
         )
         dispatcher.utter_message(text=describe_plan(plan))
         return []

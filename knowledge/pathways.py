@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -31,14 +33,22 @@ class DegreeCredit:
         return [a for a in self.articulations if not a["example"]]
 
 
+# Credential id -> facts (``load_facts``); servers pass ``CredentialSearch.facts`` (cached).
+FactsLookup = Callable[[list[str]], dict[str, dict[str, Any]]]
+
+
 def degree_credit(
-    engine: Engine, credential_id: str, institution: str | None = None
+    engine: Engine,
+    credential_id: str,
+    institution: str | None = None,
+    facts_for: FactsLookup | None = None,
 ) -> DegreeCredit | None:
     """Credit recommendations and articulations recorded for one credential.
 
     Example-institution articulations are only included when that institution is the tenant.
     """
-    facts = load_facts(engine, [credential_id]).get(credential_id)
+    lookup = facts_for or partial(load_facts, engine)
+    facts = lookup([credential_id]).get(credential_id)
     if facts is None:
         return None
     artics = [
@@ -118,6 +128,7 @@ def stack_plan(
     candidates: list[str],
     goal_code: str | None = None,
     institution: str | None = None,
+    facts_for: FactsLookup | None = None,
 ) -> StackPlan:
     """Choose the program that the most candidate credentials count toward (the tenant's
     programs first) and total what is known about the stack."""
@@ -158,7 +169,7 @@ def stack_plan(
         in_program = [c for c in candidates if c in credits_by_cred]
         extra = [c for c in credits_by_cred if c not in candidates]
         chosen = (in_program or candidates[:1]) + extra[: max(0, 2 - len(in_program))]
-    facts = load_facts(engine, chosen)
+    facts = (facts_for or partial(load_facts, engine))(chosen)
     plan = StackPlan(credentials=[facts[c] for c in chosen if c in facts], program=program)
     for f in plan.credentials:
         if f["cost_usd"] is None:

@@ -440,7 +440,7 @@ class CredentialSearch:
             )
             for j, n in enumerate(missing):
                 semantic[n] = float(vecs[j] @ qvec) if vecs is not None else 0.0
-        facts = self._facts([self.by_num[n].id for n in candidates if n in self.by_num])
+        facts = self.facts([self.by_num[n].id for n in candidates if n in self.by_num])
         user_skills = set(user_skill_ids)
         gap_skills = self._gap_skills(target_occupation, user_skills)
         gap_total = sum(gap_skills.values())
@@ -511,9 +511,10 @@ class CredentialSearch:
             rows = self._goal_skills.put(occupation, tuple((sid, imp) for sid, imp in found))
         return {sid: imp for sid, imp in rows if sid not in user_skills}
 
-    def _facts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Facts for ranked candidates, cached for the life of this object (like the docs and
-        the BM25 model): loading them through the ORM took ~30 ms of every search."""
+    def facts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Facts (``load_facts``) for these credential ids, cached for the life of this object
+        (like the docs and the BM25 model): loading them through the ORM took ~30 ms of every
+        search, and the actions ask for the same few credentials turn after turn."""
         cache: dict[str, dict[str, Any]] = self.__dict__.setdefault("_facts_cache", {})
         if not cache and len(self.docs) <= FACTS_PRELOAD:
             cache.update(load_facts(self.engine, [d.id for d in self.docs]))

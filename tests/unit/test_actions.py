@@ -216,7 +216,7 @@ def test_recommend_gives_three_with_facts_and_files_an_intake(services):
 
 def test_budget_is_respected_and_unknown_costs_are_marked(services):
     messages, slots = run(ActionRecommend(), tracker("goal_data_analyst", budget="50"))
-    facts = services.search._facts(slots["recommendations"])
+    facts = services.search.facts(slots["recommendations"])
     for cid in slots["recommendations"]:
         cost = facts[cid]["cost_usd"]
         assert cost is None or cost <= 50
@@ -233,10 +233,10 @@ def test_cheaper_only_returns_cheaper_known_costs(services):
         shown_credentials=["aws-solutions-architect-associate"],
     )
     messages, slots = run(ActionRefineRecommendations(), t)
-    base = services.search._facts(["aws-solutions-architect-associate"])[
+    base = services.search.facts(["aws-solutions-architect-associate"])[
         "aws-solutions-architect-associate"
     ]["cost_usd"]
-    facts = services.search._facts(slots.get("recommendations", []))
+    facts = services.search.facts(slots.get("recommendations", []))
     assert facts, text_of(messages)
     assert all(f["cost_usd"] is not None and f["cost_usd"] < base for f in facts.values())
 
@@ -350,7 +350,7 @@ def test_details_say_unknown_is_unknown(services):
         intent="ask_credential_details",
     )
     text = text_of(run(ActionCredentialDetails(), t)[0])
-    facts = services.search._facts(["comptia-a-plus"])["comptia-a-plus"]
+    facts = services.search.facts(["comptia-a-plus"])["comptia-a-plus"]
     assert ("not recorded" in text) == (
         facts["cost_usd"] is None or facts["hours"] is None or not facts["level"]
     )
