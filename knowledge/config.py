@@ -104,15 +104,19 @@ class Scaling:
     # Seconds a conversation's lock outlives a replica that died holding it (a live one renews
     # it; bot/lock_store.py).
     lock_lifetime_s: int = 10
-    # Rasa replicas with --scaled (2 unless set). The embedded stack runs one unless
-    # STACKWISE_LOCAL_RASA_PROCESSES says more (behind the local proxy, lock files shared).
+    # Rasa replicas with --scaled (2 unless set). The embedded stack's are
+    # STACKWISE_LOCAL_RASA_PROCESSES (behind the local proxy, lock files shared).
     rasa_replicas: int = 2
     # Action servers with --scaled (the embedded stack runs one: it is mostly idle).
     action_servers: int = 2
-    # More than one uses a second core (docs/benchmarks.md: 60 -> 78 msg/s, p95 225 -> 174 ms at
-    # 8 concurrent), but socket.io through the proxy then still loses some connections under
-    # load, so the default stays one until that is fixed.
-    local_rasa_processes: int = 1
+    # Rasa serves from one thread: a second process (behind the local proxy) uses a second core
+    # (docs/benchmarks.md). Default: one per core, at most two (~1.5 GB of memory each).
+    local_rasa_processes: int = field(default_factory=lambda: default_local_rasa_processes())
+
+
+def default_local_rasa_processes() -> int:
+    """Rasa processes of the embedded stack when STACKWISE_LOCAL_RASA_PROCESSES is not set."""
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,7 @@ def _scaling() -> Scaling:
     for name, env, default in (
         ("lock_lifetime_s", "LOCK_LIFETIME", Scaling.lock_lifetime_s),
         ("rasa_replicas", "RASA_REPLICAS", Scaling.rasa_replicas),
-        ("local_rasa_processes", "LOCAL_RASA_PROCESSES", Scaling.local_rasa_processes),
+        ("local_rasa_processes", "LOCAL_RASA_PROCESSES", default_local_rasa_processes()),
         ("action_servers", "ACTION_SERVERS", Scaling.action_servers),
     ):
         raw = _env(env, str(default))

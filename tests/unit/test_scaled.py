@@ -41,9 +41,15 @@ def test_scaling_settings_from_the_environment(monkeypatch):
 
     monkeypatch.setenv("STACKWISE_LOCK_STORE_URL", "redis://h:1/2")
     monkeypatch.setenv("STACKWISE_RASA_REPLICAS", "3")
-    assert _scaling() == Scaling("redis://h:1/2", 10, 3, 2, local_rasa_processes=1)
-    monkeypatch.setenv("STACKWISE_LOCAL_RASA_PROCESSES", "2")
-    assert _scaling().local_rasa_processes == 2
+    monkeypatch.delenv("STACKWISE_LOCAL_RASA_PROCESSES", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert _scaling() == Scaling("redis://h:1/2", 10, 3, 2, local_rasa_processes=2)
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert _scaling().local_rasa_processes == 1  # one core: one Rasa process
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert _scaling().local_rasa_processes == 2  # at most two by default
+    monkeypatch.setenv("STACKWISE_LOCAL_RASA_PROCESSES", "3")
+    assert _scaling().local_rasa_processes == 3
     monkeypatch.setenv("STACKWISE_ACTION_SERVERS", "0")
     with pytest.raises(ValueError, match="STACKWISE_ACTION_SERVERS"):
         _scaling()
