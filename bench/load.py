@@ -3,18 +3,22 @@
 
 `python -m bench.load` (part of `make bench`):
 
-1. cold start: starts actions + Rasa + web on free ports (model and knowledge DB already built)
-   and times how long until all three answer; reports each process's resident memory;
-2. REST: for each concurrency level (8 and 64 by default), virtual users run the advising script
-   below over ``POST /webhooks/rest/webhook``, each conversation with a fresh sender id, for a
-   fixed time; every request's latency is recorded;
-3. socket.io: the same script through the web widget's path (``/api/widget-config`` token, then
-   socket.io ``user_uttered``); latency is time to the first ``bot_uttered`` of each turn;
-4. moodbot: ``rasa init --no-prompt`` into var/bench/moodbot (trained once, then reused), served
-   by ``rasa run``, driven by the same generator with moodbot's own script.
+1. cold start: starts the embedded stack (`stackwise serve`'s: action server, Rasa process(es),
+   web app, proxy) on free ports (model and knowledge DB already built) and times how long until
+   all answer; reports each process's resident memory;
+2. moodbot: ``rasa init --no-prompt`` into var/bench/moodbot (trained once, then reused), served
+   by ``rasa run`` alongside, driven by the same generator with moodbot's own script;
+3. REST: virtual users run the advising script below over ``POST /webhooks/rest/webhook``, each
+   conversation with a fresh sender id, for a fixed time; every request's latency is recorded.
+   At 8 concurrent, ``--rounds`` (3) rounds alternate ours and moodbot's (the machine's speed
+   drifts by tens of percent within minutes); then 64 concurrent, ours and moodbot's;
+4. socket.io: the same script through the web widget's path (``/api/widget-config`` token, then
+   socket.io ``user_uttered``); latency is time to the first ``bot_uttered`` of each turn.
 
-Results: bench/results/load.json (targets: 8 concurrent -> 0 errors, p95 <= 250 ms, >= 40 msg/s;
-64 concurrent -> 0 errors; cold start <= 30 s).
+Results: bench/results/load.json. Targets: 8 concurrent -> 0 errors, p95 <= 250 ms, >= 40 msg/s,
+and, as ratios to moodbot in the same run (median over the rounds), p95 <= 250/482 and
+throughput >= 40/34 of moodbot's (the issue's moodbot figures); 64 concurrent and socket.io -> 0
+errors; cold start <= 30 s.
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ MOODBOT_SCRIPT = ["hello", "I am feeling very sad", "yes", "great, thanks", "bye
 
 TARGET_P95_MS = 250.0
 TARGET_THROUGHPUT = 40.0
+# The same targets relative to the stock moodbot figures the issue gives (p95 482 ms, 34 msg/s),
+# held against moodbot measured in the same run: this machine's speed varies by tens of percent.
+TARGET_P95_RATIO = round(250.0 / 482.0, 2)  # 0.52
+TARGET_THROUGHPUT_RATIO = round(40.0 / 34.0, 2)  # 1.18
 TARGET_COLD_START_S = 30.0
 
 
@@ -299,10 +307,52 @@ def moodbot_model() -> Path:
     return sorted(models.glob("*.tar.gz"))[-1]
 
 
+def _pooled(runs: list[LoadResult]) -> LoadResult:
+    """Several runs of one name/channel/level as one (latencies and counts together)."""
+    first = runs[0]
+    pooled = LoadResult(first.name, first.channel, first.concurrency, 0.0)
+    for r in runs:
+        pooled.seconds += r.seconds
+        pooled.messages += r.messages
+        pooled.errors += r.errors
+        pooled.empty_replies += r.empty_replies
+        pooled.conversations += r.conversations
+        pooled.latencies_ms += r.latencies_ms
+        pooled.error_samples += r.error_samples
+    pooled.seconds = round(pooled.seconds, 2)
+    return pooled
+
+
+def start_moodbot(log_path: Path) -> tuple[subprocess.Popen, str, float]:
+    """Stock moodbot served by `rasa run` on a free port: (process, base URL, cold start s)."""
+    from bot.supervisor import free_port
+
+    model = moodbot_model()
+    port = free_port()
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [rasa, "run", "-i", "127.0.0.1", "-p", str(port), "-m", str(model)],
+        cwd=MOODBOT_DIR,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    _wait_url(f"{base}/", proc, 300)
+    return proc, base, round(time.perf_counter() - started, 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 64])
-    ap.add_argument("--seconds", type=float, default=30.0, help="per level and channel")
+    ap.add_argument("--seconds", type=float, default=30.0, help="per level, channel and round")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds at 8 concurrent, ours and moodbot's alternating (the machine's speed drifts)",
+    )
     ap.add_argument("--skip-moodbot", action="store_true")
     ap.add_argument("--skip-socketio", action="store_true")
     args = ap.parse_args(argv)
@@ -315,7 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, object] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "seconds_per_level": args.seconds,
+        "rounds_at_8": args.rounds,
         "script_messages": len(ADVISING_SCRIPT),
+        "rasa_processes": settings.scaling.local_rasa_processes,
     }
     runs: list[LoadResult] = []
 
@@ -324,70 +376,94 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     stack.start(timeout=300)
     report["cold_start_s"] = round(time.perf_counter() - started, 1)
+    mood: tuple[subprocess.Popen, str, float] | None = None
+    log_path = ROOT / "var" / "bench" / "moodbot.log"
     try:
         base = f"http://127.0.0.1:{ports.rasa}"
         web = f"http://127.0.0.1:{ports.web}"
-        asyncio.run(run_rest("warm-up", base, ADVISING_SCRIPT, 2, 5))
         pids = {name: p.pid for name, p in stack.procs.items()}
-        for level in args.concurrency:
+        if not args.skip_moodbot:
+            # Both stay up; each is measured while the other idles, in alternating rounds.
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            mood = start_moodbot(log_path)
+            report["moodbot_cold_start_s"] = mood[2]
+            asyncio.run(run_rest("warm-up", mood[1], MOODBOT_SCRIPT, 2, 5))
+        asyncio.run(run_rest("warm-up", base, ADVISING_SCRIPT, 2, 5))
+
+        def ours(level: int) -> None:
             runs.append(
                 measured_rest("stackwise", base, ADVISING_SCRIPT, level, args.seconds, pids)
             )
             print(json.dumps(runs[-1].summary()), flush=True)
+
+        def theirs(level: int) -> None:
+            if mood is None:
+                return
+            runs.append(
+                measured_rest(
+                    "moodbot", mood[1], MOODBOT_SCRIPT, level, args.seconds, {"rasa": mood[0].pid}
+                )
+            )
+            print(json.dumps(runs[-1].summary()), flush=True)
+
+        for level in args.concurrency:
+            for _ in range(args.rounds if level == 8 else 1):
+                ours(level)
+                theirs(level)
         if not args.skip_socketio:
             runs.append(asyncio.run(run_socketio(web, ADVISING_SCRIPT, 8, args.seconds)))
             print(json.dumps(runs[-1].summary()), flush=True)
         report["memory_mb"] = {name: rss_mb(p.pid) for name, p in stack.procs.items()}
+        if mood is not None:
+            report["moodbot_memory_mb"] = rss_mb(mood[0].pid)
     finally:
         stack.stop()
-
-    if not args.skip_moodbot:
-        model = moodbot_model()
-        port = free_port()
-        rasa = str(Path(sys.executable).with_name("rasa"))
-        log = open(ROOT / "var" / "bench" / "moodbot.log", "wb")  # noqa: SIM115
-        t = time.perf_counter()
-        proc = subprocess.Popen(
-            [rasa, "run", "-i", "127.0.0.1", "-p", str(port), "-m", str(model)],
-            cwd=MOODBOT_DIR,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_url(f"http://127.0.0.1:{port}/", proc, 300)
-            report["moodbot_cold_start_s"] = round(time.perf_counter() - t, 1)
-            base = f"http://127.0.0.1:{port}"
-            asyncio.run(run_rest("warm-up", base, MOODBOT_SCRIPT, 2, 5))
-            for level in args.concurrency:
-                runs.append(
-                    measured_rest(
-                        "moodbot", base, MOODBOT_SCRIPT, level, args.seconds, {"rasa": proc.pid}
-                    )
-                )
-                print(json.dumps(runs[-1].summary()), flush=True)
-            report["moodbot_memory_mb"] = rss_mb(proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(30)
-            log.close()
+        if mood is not None:
+            mood[0].terminate()
+            mood[0].wait(30)
 
     report["runs"] = [r.summary() for r in runs]
-    ours = {r.concurrency: r for r in runs if r.name == "stackwise" and r.channel == "rest"}
-    mood = {r.concurrency: r for r in runs if r.name == "moodbot"}
+    c8 = [r for r in runs if r.channel == "rest" and r.concurrency == 8]
+    ours8 = [r for r in c8 if r.name == "stackwise"]
+    mood8 = [r for r in c8 if r.name == "moodbot"]
     checks: dict[str, bool] = {"cold_start": report["cold_start_s"] <= TARGET_COLD_START_S}
-    if 8 in ours:
-        s = ours[8].summary()
+    if ours8:
+        s = _pooled(ours8).summary()
+        report["stackwise_c8_all_rounds"] = s
         checks["c8_no_errors"] = s["errors"] == 0
         checks["c8_p95"] = (s["p95_ms"] or 1e9) <= TARGET_P95_MS
         checks["c8_throughput"] = s["throughput_msg_s"] >= TARGET_THROUGHPUT
-        if 8 in mood:
-            m = mood[8].summary()
-            report["ratio_vs_moodbot_c8"] = {
-                "throughput": round(s["throughput_msg_s"] / max(m["throughput_msg_s"], 1e-9), 2),
-                "p95": round((s["p95_ms"] or 0) / max(m["p95_ms"] or 1e-9, 1e-9), 2),
+        if mood8:
+            # Each round against the moodbot round right after it; the median of the rounds.
+            per_round = [
+                {
+                    "throughput": round(
+                        o.summary()["throughput_msg_s"]
+                        / max(m.summary()["throughput_msg_s"], 1e-9),
+                        2,
+                    ),
+                    "p95": round(
+                        (o.summary()["p95_ms"] or 0) / max(m.summary()["p95_ms"] or 1e-9, 1e-9), 2
+                    ),
+                }
+                for o, m in zip(ours8, mood8, strict=False)
+            ]
+            ratio = {
+                key: round(statistics.median(r[key] for r in per_round), 2)
+                for key in ("throughput", "p95")
             }
-    if 64 in ours:
-        checks["c64_no_errors"] = ours[64].errors == 0
+            report["moodbot_c8_all_rounds"] = _pooled(mood8).summary()
+            report["ratio_vs_moodbot_c8_rounds"] = per_round
+            report["ratio_vs_moodbot_c8"] = ratio
+            # The issue's targets as ratios to its moodbot figures (482 ms, 34 msg/s).
+            checks["c8_p95_ratio"] = ratio["p95"] <= TARGET_P95_RATIO
+            checks["c8_throughput_ratio"] = ratio["throughput"] >= TARGET_THROUGHPUT_RATIO
+    c64 = [r for r in runs if r.name == "stackwise" and r.channel == "rest" and r.concurrency == 64]
+    if c64:
+        checks["c64_no_errors"] = all(r.errors == 0 for r in c64)
+    sio = [r for r in runs if r.channel == "socket.io"]
+    if sio:
+        checks["socketio_no_errors"] = all(r.errors == 0 for r in sio)
     report["checks"] = checks
     report["met"] = all(checks.values())
     RESULTS.mkdir(parents=True, exist_ok=True)
