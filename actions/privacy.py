@@ -1,7 +1,9 @@
 """A learner deletes their data: after they confirm (rules in data/rules/privacy.yml),
 `action_delete_my_data` deletes their intake records and the log lines naming the conversation,
 then sets the slot `data_deleted`, on which the tracker store (bot/tracker_store.py) deletes
-every stored event of the conversation instead of saving the turn."""
+every stored event of the conversation instead of saving the turn. A custom message
+``{"type": "conversation_deleted"}`` tells the web widget to delete the transcript it keeps in the
+browser (bot/web/static/widget.js)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import services
 from knowledge.config import get_settings
 from knowledge.privacy import ERASURE_SLOT, delete_intake_records, scrub_logs
+
+DELETED_SIGNAL = "conversation_deleted"
 
 
 def deleted_message(intake_records: int) -> str:
@@ -46,4 +50,6 @@ class ActionDeleteMyData(Action):
         )
         scrub_logs(get_settings().var_dir / "logs", [tracker.sender_id])
         dispatcher.utter_message(text=deleted_message(deleted))
+        # Tells the web widget to drop its own copy of the transcript (kept in the browser).
+        dispatcher.utter_message(json_message={"type": DELETED_SIGNAL})
         return [SlotSet(ERASURE_SLOT, True)]

@@ -279,3 +279,37 @@ def test_portal_sign_in_reaches_signed_metadata(page, hosts):
     assert page.evaluate("StackwiseWidget.sessionId") == data["session_id"]
     page.locator(f"{W} .launcher").click()
     wait_for_new_bot(page, 0)
+
+
+def test_deleting_the_conversation_also_clears_the_browsers_copy(page, hosts):
+    """After the learner has the bot delete their data, the widget keeps no transcript: nothing
+    in localStorage, nothing but the confirmation on screen, nothing after a reload."""
+    allowed, _ = hosts
+    page.goto(allowed.url(title="Deletion"))
+    page.wait_for_function("window.StackwiseWidget && StackwiseWidget.sessionId")
+    sid = page.evaluate("StackwiseWidget.sessionId")
+    page.locator(f"{W} .launcher").click()
+    wait_for_new_bot(page, 0)
+    page.locator(f"{W} input").focus()
+    say(page, "I know Excel and customer service")
+    key = f"stackwise.{TENANT}.log.{sid}"
+    stored = page.evaluate("(k) => localStorage.getItem(k)", key)
+    assert stored and "Excel" in stored  # the widget keeps the transcript in the browser
+
+    say(page, "please delete my data")
+    assert re.search(r"delete", bot_texts(page)[-1], re.I), bot_texts(page)
+    page.keyboard.type("yes")
+    page.keyboard.press("Enter")  # the log is cleared, so wait for the text, not for a count
+    page.locator(f"{W} .msg.bot", has_text="I deleted this conversation").wait_for(timeout=90_000)
+    page.wait_for_timeout(700)
+    assert page.evaluate("(k) => localStorage.getItem(k)", key) is None
+    assert page.locator(f"{W} .msg.user").count() == 0
+    assert page.locator(f"{W} .msg.bot").count() == 1  # the confirmation only
+    assert "Excel" not in page.locator(f"{W} .log").inner_text()
+
+    page.reload()
+    page.wait_for_function("window.StackwiseWidget && StackwiseWidget.sessionId")
+    page.locator(f"{W} .launcher").click()
+    page.wait_for_timeout(1500)
+    assert "Excel" not in page.locator(f"{W} .log").inner_text()
+    assert "I deleted this conversation" not in page.locator(f"{W} .log").inner_text()

@@ -365,6 +365,8 @@ def test_action_delete_my_data_deletes_records_and_marks_the_conversation(settin
         assert events == [SdkSlotSet(ERASURE_SLOT, True)]
         reply = dispatcher.messages[0]["text"]
         assert "deleted this conversation" in reply and "the 2 records I saved" in reply
+        # Then the signal on which the widget drops its copy of the transcript.
+        assert dispatcher.messages[1]["custom"] == {"type": "conversation_deleted"}
         assert me not in remaining and f"{me}-earlier" not in remaining
         assert {f"{me}-elsewhere", other} <= remaining
         assert log.read_text() == "2026-06-01 12:00:01 INFO x - ok\n"

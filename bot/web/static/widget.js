@@ -318,7 +318,19 @@
       return e.t || (e.b && e.b.length) || (e.c && e.c.length) ? e : null;
     }
 
+    // The learner had the bot delete this conversation: drop this browser's copy too.
+    function forget() {
+      history = [];
+      try { localStorage.removeItem(NS + "log." + sessionId); } catch (e) { /* blocked */ }
+      // On screen only the bot's confirmation stays (it is not stored either).
+      var said = log.querySelectorAll(".msg.bot");
+      var confirmation = said.length ? said[said.length - 1] : null;
+      var shown = Array.prototype.slice.call(log.childNodes);
+      for (var i = 0; i < shown.length; i++) if (shown[i] !== confirmation) log.removeChild(shown[i]);
+    }
+
     function receive(m) {
+      if (m && m.custom && m.custom.type === "conversation_deleted") { forget(); return; }
       var e = normalize(m);
       if (!e) return;
       showTyping(false);
