@@ -89,6 +89,17 @@ def pipeline(tmp_path_factory):
         model.process([message])
         return message
 
+    def train(resource_name: str, **config) -> SentenceIntentClassifier:
+        model = SentenceIntentClassifier.create(
+            {**SentenceIntentClassifier.get_default_config(), **config},
+            storage,
+            Resource(resource_name),
+            _context("c"),
+        )
+        model.train(data)
+        return model
+
+    parse.train = train  # another classifier on the same featurized data
     return parse, storage, resource
 
 
@@ -198,3 +209,52 @@ def test_each_sparse_featurizer_is_normalized_on_its_own():
     # Models trained before per-featurizer blocks: one block for all sparse features.
     joint = _sentence_features(message, sparse_dim, dense_dim, 2.0, None)
     assert np.linalg.norm(joint[4:]) == pytest.approx(1.0)
+
+
+def test_neighbour_scores_are_each_classes_best_cosine():
+    from bot.nlu.intent_classifier import SentenceIntentClassifier, _neighbour_scores
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(7, 6)).astype(np.float32)
+    features[:, 4:] = np.where(features[:, 4:] > 0, features[:, 4:], 0)  # sparse-ish part
+    labels = ["b", "a", "c", "a", "b", "b", "c"]
+    rows = SentenceIntentClassifier._neighbour_rows(features, labels, ["a", "b", "c"], 4)
+    query = rng.normal(size=6).astype(np.float32)
+    got = _neighbour_scores(query, rows["dense"], rows["sparse"], rows["norms"], rows["starts"])
+    cosine = features @ query / (np.linalg.norm(features, axis=1) * np.linalg.norm(query))
+    expected = [max(cosine[i] for i, label in enumerate(labels) if label == c) for c in "abc"]
+    assert np.allclose(got, expected, atol=1e-5)
+
+
+def test_neighbour_vote_is_blended_into_a_distribution(pipeline):
+    parse, _, _ = pipeline
+    plain = parse.train("plain", neighbour_weight=0.0)
+    blended = parse.train("blended", neighbour_weight=0.4)
+    for text in ("hiya", "howdy friend", "is there funding to pay for training", "free only"):
+        a, b = parse(text, plain), parse(text, blended)
+        ranking = {r["name"]: r["confidence"] for r in b.get("intent_ranking")}
+        assert sum(ranking.values()) == pytest.approx(1.0, abs=1e-5)
+        assert a.get("intent")["name"] == b.get("intent")["name"]
+    # A message that is one of the training examples: its closest neighbour is itself, so the
+    # vote adds confidence to its class.
+    a, b = parse("howdy", plain), parse("howdy", blended)
+    assert b.get("intent")["name"] == "greet"
+    assert b.get("intent")["confidence"] > a.get("intent")["confidence"]
+
+
+def test_model_without_neighbour_rows_predicts_with_the_regression_alone(pipeline):
+    """neighbour_weight 0 stores no rows (as models trained before the vote): loaded, such a
+    model gives the plain regression's output."""
+    parse, storage, _ = pipeline
+    plain = parse.train("plain_saved", neighbour_weight=0.0)
+    with storage.read_from(Resource("plain_saved")) as directory:
+        stored = set(np.load(directory / "weights.npz").files)
+    assert stored == {"weights", "bias"}
+    loaded = SentenceIntentClassifier.load(
+        SentenceIntentClassifier.get_default_config(),  # neighbour_weight 0.2 in the config
+        storage,
+        Resource("plain_saved"),
+        _context("c"),
+    )
+    for text in ("hey there", "no more than $50"):
+        assert parse(text, plain).get("intent") == parse(text, loaded).get("intent")
