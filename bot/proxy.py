@@ -49,6 +49,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.web.guard import MAX_BODY, Refused
+
 logger = logging.getLogger("stackwise.proxy")
 
 UNAVAILABLE_TEXT = (
@@ -305,9 +307,20 @@ class Proxy:
         path = request.rel_url.path
         if path.startswith("/socket.io"):
             return await self.socketio(request)
-        body = await request.read()
-        if request.method == "POST" and path == REST_PATH and "stream" not in request.query:
-            return await self.rest_message(request, body)
+        if request.method == "POST" and path == REST_PATH:
+            # Refused here as the replica's channel refuses it (bot/web/rest_channel.py): a
+            # replica that answers 413 and closes while the body is still being sent would look
+            # like a replica that died (broken pipe).
+            too_large = Refused(413, f"request body is larger than {MAX_BODY} bytes")
+            if (request.content_length or 0) > MAX_BODY:
+                return web.json_response(too_large.body(), status=413)
+            body = await request.read()
+            if len(body) > MAX_BODY:
+                return web.json_response(too_large.body(), status=413)
+            if "stream" not in request.query:
+                return await self.rest_message(request, body)
+        else:
+            body = await request.read()
         match = CONVERSATION_RE.match(path)
         key = match.group(1) if match else None
         return await self.forward(request, self.rasa, self.rasa.ordered(key), body)

@@ -258,6 +258,35 @@ async def test_rest_message_is_delivered_exactly_once_when_a_replica_dies(proxy_
     assert status == 503 and "no dialogue server is reachable" in body["error"]
 
 
+async def test_an_oversize_rest_body_is_refused_by_the_proxy_as_the_replica_would(proxy_with):
+    """413 with the channel's message, the replica never bothered and not marked down (a replica
+    answering 413 early while the body was still being sent looked like one that died)."""
+    from bot.web.guard import MAX_BODY
+
+    log: list = []
+    a, url_a = await serve(rasa_replica("a", log, {}))
+    proxy, _front, rasa = await proxy_with([url_a], [url_a])
+    async with aiohttp.ClientSession() as session:
+        for body in (b"[" * 70_000, json.dumps({"sender": "s", "message": "x" * 70_000}).encode()):
+            async with session.post(f"{rasa}/webhooks/rest/webhook", data=body) as resp:
+                assert resp.status == 413
+                assert await resp.json() == {
+                    "error": f"request body is larger than {MAX_BODY} bytes"
+                }
+
+        # Without a length: read, then refused all the same.
+        async def chunks():
+            for _ in range(70):
+                yield b"[" * 1000
+
+        async with session.post(f"{rasa}/webhooks/rest/webhook", data=chunks()) as resp:
+            assert resp.status == 413
+    assert log == [] and all(b.healthy for b in proxy.rasa.backends)
+    status, replies = await post(f"{rasa}/webhooks/rest/webhook", {"sender": "s", "message": "hi"})
+    assert status == 200 and replies == [{"recipient_id": "s", "text": "from a"}]
+    await a.cleanup()
+
+
 async def test_replies_after_matches_the_delivery_id():
     events = [
         {"event": "user", "text": "x", "metadata": {DELIVERY_KEY: "d0"}},
