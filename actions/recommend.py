@@ -185,9 +185,15 @@ class ActionRefineRecommendations(Action):
             costs = [f["cost_usd"] for f in facts.values() if f["cost_usd"] is not None]
             ceiling = max(costs) if costs else filters.max_cost
             if ceiling is not None and ceiling <= 0:
-                dispatcher.utter_message(
-                    text='These are already free. Want more free options? Say "more".'
-                )
+                if costs and len(costs) == len(facts):
+                    text = 'These are already free. Want more free options? Say "more".'
+                else:  # only free or unpriced ones were shown: never call an unknown price free
+                    text = (
+                        "I can't find anything cheaper: the ones with a recorded price are "
+                        "free, and the others don't publish theirs. Check the price before you "
+                        'enroll, or say "more" for other options.'
+                    )
+                dispatcher.utter_message(text=text)
                 return []
             filters = dataclasses.replace(
                 filters, max_cost=(ceiling - 1) if ceiling is not None else 1_000_000

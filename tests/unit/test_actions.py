@@ -241,6 +241,43 @@ def test_cheaper_only_returns_cheaper_known_costs(services):
     assert all(f["cost_usd"] is not None and f["cost_usd"] < base for f in facts.values())
 
 
+def test_cheaper_never_calls_an_unrecorded_price_free(services):
+    """A "free only" learner shown credentials whose prices are not recorded asks for cheaper
+    ones: the bot must not say they are free."""
+    unknown = [
+        cid
+        for cid, f in services.search.facts([d.id for d in services.search.docs]).items()
+        if f["cost_usd"] is None
+    ][:2]
+    free = [
+        cid
+        for cid, f in services.search.facts([d.id for d in services.search.docs]).items()
+        if f["cost_usd"] == 0
+    ][:1]
+    assert unknown and free
+    for shown in (unknown, unknown + free):
+        t = tracker(
+            "after_recommendations",
+            text="cheaper options",
+            intent="ask_cheaper",
+            budget="0",
+            recommendations=shown,
+            shown_credentials=shown,
+        )
+        messages, _ = run(ActionRefineRecommendations(), t)
+        reply = text_of(messages)
+        assert "already free" not in reply and "don't publish" in reply, reply
+    t = tracker(
+        "after_recommendations",
+        text="cheaper options",
+        intent="ask_cheaper",
+        budget="0",
+        recommendations=free,
+        shown_credentials=free,
+    )
+    assert "already free" in text_of(run(ActionRefineRecommendations(), t)[0])
+
+
 def test_more_excludes_everything_already_shown(services):
     t = tracker("after_recommendations", text="more", intent="ask_more")
     _, slots = run(ActionRefineRecommendations(), t)
