@@ -23,7 +23,7 @@ it off; models trained before it existed predict with the regression alone.
 Why not DIET: on this 2-core target DIET and ResponseSelector took ~80 s to load (TensorFlow graph
 tracing) and cross-validated worse on our data than a linear model over a pretrained sentence
 encoder. This model loads in milliseconds and predicts in well under a millisecond (the neighbour
-vote is one product with the ~1,800 stored rows, ~0.2 ms).
+vote is one product with the ~2,000 stored rows, ~0.15 ms).
 
 Retrieval intents (``faq/what_is``, ``chitchat/ask_name``) are classes of their own; the top-level
 intent's confidence is the sum over its sub-intents, and the best sub-intent is written as the
