@@ -188,9 +188,14 @@ class ActionRefineRecommendations(Action):
                 if costs and len(costs) == len(facts):
                     text = 'These are already free. Want more free options? Say "more".'
                 else:  # only free or unpriced ones were shown: never call an unknown price free
+                    why = (
+                        "the ones with a recorded price are free, and the others don't publish "
+                        "their prices"
+                        if costs
+                        else "none of these has a recorded price"
+                    )
                     text = (
-                        "I can't find anything cheaper: the ones with a recorded price are "
-                        "free, and the others don't publish theirs. Check the price before you "
+                        f"I can't find anything cheaper: {why}. Check the price before you "
                         'enroll, or say "more" for other options.'
                     )
                 dispatcher.utter_message(text=text)
