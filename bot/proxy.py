@@ -49,7 +49,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.web.guard import MAX_BODY, Refused
+from bot.web.guard import MAX_BODY, body_too_large
 
 logger = logging.getLogger("stackwise.proxy")
 
@@ -311,12 +311,10 @@ class Proxy:
             # Refused here as the replica's channel refuses it (bot/web/rest_channel.py): a
             # replica that answers 413 and closes while the body is still being sent would look
             # like a replica that died (broken pipe).
-            too_large = Refused(413, f"request body is larger than {MAX_BODY} bytes")
-            if (request.content_length or 0) > MAX_BODY:
-                return web.json_response(too_large.body(), status=413)
-            body = await request.read()
-            if len(body) > MAX_BODY:
-                return web.json_response(too_large.body(), status=413)
+            declared = request.content_length or 0
+            body = await request.read() if declared <= MAX_BODY else b""
+            if declared > MAX_BODY or len(body) > MAX_BODY:
+                return web.json_response(body_too_large().body(), status=413)
             if "stream" not in request.query:
                 return await self.rest_message(request, body)
         else:

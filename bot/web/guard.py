@@ -62,11 +62,16 @@ class Refused(Exception):
 # --- input ----------------------------------------------------------------------------------
 
 
+def body_too_large(limit: int = MAX_BODY) -> Refused:
+    """The refusal of a request body over ``limit`` bytes (web app, Rasa's channel, proxy)."""
+    return Refused(413, f"request body is larger than {limit} bytes")
+
+
 def parse_json_object(body: bytes | None) -> dict[str, Any]:
     """The request body as a JSON object, or Refused (413 too large, 400 anything else)."""
     body = body or b""
     if len(body) > MAX_BODY:
-        raise Refused(413, f"request body is larger than {MAX_BODY} bytes")
+        raise body_too_large()
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -29,6 +29,7 @@ from bot.web.guard import (
     MAX_BODY,
     Guard,
     Refused,
+    body_too_large,
     check_metadata,
     check_sender,
     check_text,
@@ -51,12 +52,12 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
         request.stream.request_max_size = limit
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
-        raise Refused(413, f"request body is larger than {limit} bytes")
+        raise body_too_large(limit)
     if request.stream is not None:
         try:
             await request.receive_body()
         except PayloadTooLarge as exc:
-            raise Refused(413, f"request body is larger than {limit} bytes") from exc
+            raise body_too_large(limit) from exc
     return request.body or b""
 
 
