@@ -330,14 +330,14 @@ def start_moodbot(log_path: Path) -> tuple[subprocess.Popen, str, float]:
     model = moodbot_model()
     port = free_port()
     rasa = str(Path(sys.executable).with_name("rasa"))
-    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [rasa, "run", "-i", "127.0.0.1", "-p", str(port), "-m", str(model)],
-        cwd=MOODBOT_DIR,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [rasa, "run", "-i", "127.0.0.1", "-p", str(port), "-m", str(model)],
+            cwd=MOODBOT_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     _wait_url(f"{base}/", proc, 300)
     return proc, base, round(time.perf_counter() - started, 1)
@@ -435,18 +435,15 @@ def main(argv: list[str] | None = None) -> int:
         checks["c8_throughput"] = s["throughput_msg_s"] >= TARGET_THROUGHPUT
         if mood8:
             # Each round against the moodbot round right after it; the median of the rounds.
+            pairs = [(o.summary(), m.summary()) for o, m in zip(ours8, mood8, strict=False)]
             per_round = [
                 {
                     "throughput": round(
-                        o.summary()["throughput_msg_s"]
-                        / max(m.summary()["throughput_msg_s"], 1e-9),
-                        2,
+                        o["throughput_msg_s"] / max(m["throughput_msg_s"], 1e-9), 2
                     ),
-                    "p95": round(
-                        (o.summary()["p95_ms"] or 0) / max(m.summary()["p95_ms"] or 1e-9, 1e-9), 2
-                    ),
+                    "p95": round((o["p95_ms"] or 0) / max(m["p95_ms"] or 1e-9, 1e-9), 2),
                 }
-                for o, m in zip(ours8, mood8, strict=False)
+                for o, m in pairs
             ]
             ratio = {
                 key: round(statistics.median(r[key] for r in per_round), 2)
