@@ -26,7 +26,10 @@ def main() -> int:
 
     from bot.rasa_speedups import (
         cache_action_response_validator,
+        cache_event_type_lookup,
+        memoize_applied_events,
         reuse_action_server_connections,
+        share_prior_tracker_states,
         skip_idle_slot_mapping_actions,
         skip_log_argument_copies,
     )
@@ -35,6 +38,9 @@ def main() -> int:
     reuse_action_server_connections()  # one kept-alive HTTP session, not one per action call
     skip_idle_slot_mapping_actions()  # no HTTP call for a slot action that has nothing to do
     skip_log_argument_copies()  # no deep copies of values for debug lines nobody logs
+    cache_event_type_lookup()  # an event's class from a table, not a walk of the class tree
+    memoize_applied_events()  # a conversation's reverts and loops replayed once per change
+    share_prior_tracker_states()  # its dialogue states replayed once per prediction, not per policy
 
     return rasa_main() or 0
 

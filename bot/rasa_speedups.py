@@ -7,6 +7,7 @@ measured in docs/benchmarks.md. They change how fast Rasa does its work, never w
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -197,3 +198,184 @@ def skip_log_argument_copies() -> None:
         module = importlib.import_module(name)
         if getattr(module, "copy", None) is copy:
             module.copy = shim
+
+
+def cache_event_type_lookup() -> None:
+    """Find an event's class by its type name in a table, not by walking the class tree.
+
+    ``Event.resolve_by_type`` (every event read from an action response or the tracker store)
+    lists all subclasses of ``Event`` recursively, checking each for abstractness, then takes the
+    first whose ``type_name`` matches: ~3% of the Rasa server's CPU per message. Here the first
+    match per name is kept in a table, rebuilt whenever a new ``Event`` subclass is defined
+    (``__init_subclass__``); a name the table lacks goes to Rasa's own lookup (its ``topic``,
+    default and error cases).
+    """
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    if getattr(Event, "_stackwise_type_table", False):
+        return
+    original = Event.resolve_by_type
+    table: dict[str, type] = {}
+    stale = [True]
+
+    parent_hook = Event.__dict__.get("__init_subclass__")
+
+    def __init_subclass__(cls: type, **kwargs: Any) -> None:
+        stale[0] = True
+        if parent_hook is not None:
+            parent_hook.__func__(cls, **kwargs)
+        else:
+            super(Event, cls).__init_subclass__(**kwargs)
+
+    def resolve_by_type(type_name: str, default: Any = None) -> Any:
+        if stale[0]:
+            table.clear()
+            for cls in all_subclasses(Event):  # Rasa's order: its first match wins
+                table.setdefault(cls.type_name, cls)
+            stale[0] = False
+        found = table.get(type_name)
+        return found if found is not None else original(type_name, default)
+
+    Event.__init_subclass__ = classmethod(__init_subclass__)
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+    Event._stackwise_type_table = True
+
+
+def _events_key(tracker: Any) -> tuple[Any, ...]:
+    """What a tracker's events are, cheaply: Rasa only ever appends to a tracker's event deque
+    (a bounded one drops from the front), so its identity, length and end events tell a change.
+    The events themselves are held, so their ids cannot be reused while the key is kept."""
+    events = tracker.events
+    n = len(events)
+    return (events, n, events[0] if n else None, events[-1] if n else None)
+
+
+def _same_key(a: tuple[Any, ...] | None, b: tuple[Any, ...]) -> bool:
+    return a is not None and len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
+def memoize_applied_events() -> None:
+    """Compute a tracker's applied events once per change of its events.
+
+    ``DialogueStateTracker.applied_events`` replays the whole conversation's reverts, restarts
+    and form loops each time it is asked, and it is asked several times per message with the same
+    events (session check, last user message, each policy's dialogue states): ~6% of the Rasa
+    server's CPU. Here the result is kept on the tracker with ``_events_key`` and each caller
+    gets its own list, as before.
+    """
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    if getattr(DialogueStateTracker, "_stackwise_applied_memo", False):
+        return
+    original = DialogueStateTracker.applied_events
+
+    def applied_events(self: DialogueStateTracker) -> list[Any]:
+        key = _events_key(self)
+        memo = self.__dict__.get("_stackwise_applied")
+        if memo is not None and _same_key(memo[0], key):
+            return list(memo[1])
+        result = original(self)
+        self.__dict__["_stackwise_applied"] = (key, tuple(result))
+        return result
+
+    DialogueStateTracker.applied_events = applied_events
+    DialogueStateTracker._stackwise_applied_memo = True
+
+
+@dataclass(frozen=True)
+class _PriorStep:
+    """What ``Domain.states_for_tracker_history`` reads from one prior tracker."""
+
+    hide_rule_turn: bool
+    prev_action: Any  # tr.latest_action (the same object get_active_state puts in the state)
+    followup_action: str | None
+    latest_action_name: str | None
+    active_loop_name: str | None
+    state: dict[str, Any]  # get_active_state(tr, omit_unset_slots)
+
+
+def _prior_steps(domain: Any, tracker: Any, omit_unset_slots: bool) -> list[_PriorStep]:
+    key = (domain, omit_unset_slots, *_events_key(tracker))
+    memo = tracker.__dict__.get("_stackwise_prior_steps")
+    if memo is not None and _same_key(memo[0], key):
+        return memo[1]
+    steps = [
+        _PriorStep(
+            hide_rule_turn,
+            domain._get_prev_action_sub_state(tr),
+            tr.followup_action,
+            tr.latest_action_name,
+            tr.active_loop_name,
+            domain.get_active_state(tr, omit_unset_slots=omit_unset_slots),
+        )
+        for tr, hide_rule_turn in tracker.generate_all_prior_trackers()
+    ]
+    tracker.__dict__["_stackwise_prior_steps"] = (key, steps)
+    return steps
+
+
+def share_prior_tracker_states() -> None:
+    """Replay a conversation once per prediction, not once per policy.
+
+    Each policy turns the tracker into dialogue states (``Domain.states_for_tracker_history``)
+    by replaying every event of the conversation on a fresh tracker and reading its state before
+    each action. MemoizationPolicy and RulePolicy (once or twice) each do that for the same
+    events at every prediction: ~8% of the Rasa server's CPU. Here what the replay yields
+    (``_PriorStep``) is kept on the tracker per ``_events_key``, and each call builds its states
+    from it with Rasa's own steps, on fresh copies of the sub-states: callers edit the states
+    they get (the featurizers delete keys from them), and a sub-state shared between two states
+    (Rasa assigns one to another) is shared in the copy the same way.
+    """
+    import rasa.shared.core.constants as core_constants
+    from rasa.shared.core.domain import Domain
+
+    if getattr(Domain, "_stackwise_shared_prior_states", False):
+        return
+    previous_action = core_constants.PREVIOUS_ACTION
+
+    def states_for_tracker_history(
+        self: Domain,
+        tracker: Any,
+        omit_unset_slots: bool = False,
+        ignore_rule_only_turns: bool = False,
+        rule_only_data: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        copies: dict[int, Any] = {}  # id of a cached sub-state -> its copy for this call
+
+        def fresh(sub_state: Any) -> Any:
+            if not isinstance(sub_state, dict):
+                return sub_state
+            copy_ = copies.get(id(sub_state))
+            if copy_ is None:
+                copy_ = copies[id(sub_state)] = dict(sub_state)
+            return copy_
+
+        # As Rasa 3.6's Domain.states_for_tracker_history, reading each prior tracker's values
+        # from its _PriorStep.
+        states: list[dict[str, Any]] = []
+        last_ml_action_sub_state = None
+        turn_was_hidden = False
+        for step in _prior_steps(self, tracker, omit_unset_slots):
+            if ignore_rule_only_turns:
+                if not turn_was_hidden:
+                    last_ml_action_sub_state = fresh(step.prev_action)
+                if not step.followup_action and step.latest_action_name != step.active_loop_name:
+                    turn_was_hidden = step.hide_rule_turn
+                if turn_was_hidden:
+                    continue
+
+            state = {kind: fresh(sub_state) for kind, sub_state in step.state.items()}
+
+            if ignore_rule_only_turns:
+                self._remove_rule_only_features(state, rule_only_data)
+                if states:
+                    self._substitute_rule_only_user_input(state, states[-1])
+                if last_ml_action_sub_state:
+                    state[previous_action] = last_ml_action_sub_state
+
+            states.append(self._clean_state(state))
+        return states
+
+    Domain.states_for_tracker_history = states_for_tracker_history
+    Domain._stackwise_shared_prior_states = True
