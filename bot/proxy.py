@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import uvloop
 from aiohttp import web
 
 from bot.web.guard import MAX_BODY, body_too_large
@@ -661,7 +662,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(serve(parse_args(argv)))
+    # uvloop (already installed with Sanic, which Rasa and the action server run on): the proxy
+    # is all event-loop work, and uvloop's loop and transports take ~a third less CPU per call.
+    uvloop.run(serve(parse_args(argv)))
 
 
 if __name__ == "__main__":
