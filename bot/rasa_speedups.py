@@ -255,6 +255,16 @@ def _same_key(a: tuple[Any, ...] | None, b: tuple[Any, ...]) -> bool:
     return a is not None and len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
 
 
+def _kept_on_tracker(tracker: Any, name: str, key: tuple[Any, ...], compute: Any) -> Any:
+    """``compute()``, kept in the tracker's ``name`` attribute while ``key`` is unchanged."""
+    memo = tracker.__dict__.get(name)
+    if memo is not None and _same_key(memo[0], key):
+        return memo[1]
+    value = compute()
+    tracker.__dict__[name] = (key, value)
+    return value
+
+
 def memoize_applied_events() -> None:
     """Compute a tracker's applied events once per change of its events.
 
@@ -271,13 +281,10 @@ def memoize_applied_events() -> None:
     original = DialogueStateTracker.applied_events
 
     def applied_events(self: DialogueStateTracker) -> list[Any]:
-        key = _events_key(self)
-        memo = self.__dict__.get("_stackwise_applied")
-        if memo is not None and _same_key(memo[0], key):
-            return list(memo[1])
-        result = original(self)
-        self.__dict__["_stackwise_applied"] = (key, tuple(result))
-        return result
+        kept = _kept_on_tracker(
+            self, "_stackwise_applied", _events_key(self), lambda: tuple(original(self))
+        )
+        return list(kept)
 
     DialogueStateTracker.applied_events = applied_events
     DialogueStateTracker._stackwise_applied_memo = True
@@ -296,23 +303,21 @@ class _PriorStep:
 
 
 def _prior_steps(domain: Any, tracker: Any, omit_unset_slots: bool) -> list[_PriorStep]:
+    def replay() -> list[_PriorStep]:
+        return [
+            _PriorStep(
+                hide_rule_turn,
+                domain._get_prev_action_sub_state(tr),
+                tr.followup_action,
+                tr.latest_action_name,
+                tr.active_loop_name,
+                domain.get_active_state(tr, omit_unset_slots=omit_unset_slots),
+            )
+            for tr, hide_rule_turn in tracker.generate_all_prior_trackers()
+        ]
+
     key = (domain, omit_unset_slots, *_events_key(tracker))
-    memo = tracker.__dict__.get("_stackwise_prior_steps")
-    if memo is not None and _same_key(memo[0], key):
-        return memo[1]
-    steps = [
-        _PriorStep(
-            hide_rule_turn,
-            domain._get_prev_action_sub_state(tr),
-            tr.followup_action,
-            tr.latest_action_name,
-            tr.active_loop_name,
-            domain.get_active_state(tr, omit_unset_slots=omit_unset_slots),
-        )
-        for tr, hide_rule_turn in tracker.generate_all_prior_trackers()
-    ]
-    tracker.__dict__["_stackwise_prior_steps"] = (key, steps)
-    return steps
+    return _kept_on_tracker(tracker, "_stackwise_prior_steps", key, replay)
 
 
 def share_prior_tracker_states() -> None:

@@ -289,19 +289,17 @@ def export_onnx(path: Path, encoder: Encoder | None = None) -> bool:
     """Export MiniLM's BERT to ONNX at ``path`` (atomically) unless it is already there, and
     torch's vectors for the probe texts next to it (``probes_path_for``). Returns whether a
     file was written."""
-    written = False
+    probes = probes_path_for(path)
+    if path.exists() and probes.exists():
+        return False
+    encoder = encoder or Encoder()  # one torch model for both files
     if not path.exists():
         _export_onnx_model(path, encoder)
-        written = True
-    probes = probes_path_for(path)
-    if written or not probes.exists():
-        _write_probes(probes, encoder)
-        written = True
-    return written
+    _write_probes(probes, encoder)
+    return True
 
 
-def _write_probes(probes: Path, encoder: Encoder | None) -> None:
-    encoder = encoder or Encoder()
+def _write_probes(probes: Path, encoder: Encoder) -> None:
     model = encoder.model
     vectors = np.stack([_torch_query_vector(model, encoder._lean, t) for t in ONNX_PROBES])
     tmp = probes.with_name(probes.stem + f".{os.getpid()}.tmp.npz")
@@ -309,10 +307,10 @@ def _write_probes(probes: Path, encoder: Encoder | None) -> None:
     os.replace(tmp, probes)
 
 
-def _export_onnx_model(path: Path, encoder: Encoder | None) -> None:
+def _export_onnx_model(path: Path, encoder: Encoder) -> None:
     import torch
 
-    model = (encoder or Encoder()).model
+    model = encoder.model
     bert = model[0].auto_model
 
     class _Tokens(torch.nn.Module):  # one unpadded text: no attention mask to pass in
