@@ -17,10 +17,11 @@ Rules, each found in the real file (6,245 rows, 611 providers; figures of that f
 * **Zero as "not entered".** Tuition, books and optional cost are never blank in the file (the
   optional out-of-district tuition is blank in 4,620 rows), and tuition is 0 for 43 college
   programs such as Diagnostic Medical Sonography: a 0 in those form fields often means nothing
-  was entered. So a 0 counts only where the source says why: books 0 is a known $0 when the
-  books or tuition description says they are included, provided, free or not needed (rule
-  ``books_zero_unstated`` otherwise); tuition 0 only when its description says free / no cost
-  (``tuition_zero_unstated``). Optional cost 0 is kept (no optional cost listed; it is not
+  was entered. Tuition 0 counts only when its description says free / no cost
+  (``tuition_zero_unstated`` otherwise: a college program does not cost nothing). Books 0 is
+  plausible (apprenticeships, courses whose fee covers materials) and is kept as the published
+  $0; when no description says the books are included or not needed it carries the caveat
+  ``books_zero_listed`` ("listed as $0; confirm with the provider"), counted, not rejected. Optional cost 0 is kept (no optional cost listed; it is not
   added to anything). Out-of-district 0 is None (no separate rate; ``out_of_district_zero``).
   Apprentices 0 is None (the field is 0 for programs that are not apprenticeships).
   Required cost = tuition and fees + books and supplies, when both are known.
@@ -281,6 +282,11 @@ class _Counts:
         self.rejected[rule] += 1
         self.notes.append(f"{note} [{rule}]")
 
+    def flag(self, rule: str, note: str) -> None:
+        """A value kept as published but worth a caveat (counted in ``seen``, not rejected)."""
+        self.seen[rule] += 1
+        self.notes.append(f"{note} [{rule}]")
+
 
 def read_texas_etpl(path: Path) -> tuple[list[TrainingProgramRecord], SourceReport]:
     """Read the ETPL export into grouped training programs and a report of what was rejected."""
@@ -516,11 +522,12 @@ def _costs(row: _Row, counts: _Counts) -> tuple[float | None, ...]:
             _INCLUDED.search(tuition_text) and _TUITION_COVERS_BOOKS.search(tuition_text)
         )
         if not stated:
-            counts.reject(
-                "books_zero_unstated",
-                "books and supplies 0 rejected: no description says they are included or not needed",
+            # The published figure is $0 and it is kept as published (a book-free course is
+            # common), but flagged so a reply says "listed as $0" rather than "no books".
+            counts.flag(
+                "books_zero_listed",
+                "books and supplies listed as $0 with no description; confirm with the provider",
             )
-            books = None
     if ood == 0:
         counts.reject("out_of_district_zero", "out-of-district tuition 0: no separate rate given")
         ood = None
@@ -637,5 +644,7 @@ def _report(
         f"providers: {len({r.provider_id for r in records})}",
         f"blank O*NET-SOC fields: {counts.seen['soc_blank']}",
         f"CIP codes with the leading zero restored: {counts.seen['cip_leading_zero_restored']}",
+        f"books and supplies listed as $0 with no description (kept, with a caveat): "
+        f"{counts.seen['books_zero_listed']}",
     ]
     return report
