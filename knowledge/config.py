@@ -40,6 +40,8 @@ class RankWeights:
     # they outweighed typical relevance gaps (bench/search_quality.py, docs/benchmarks.md).
     recognition: float = 0.02
     credit: float = 0.02
+    # A program with a campus within the radius of the learner's place, nearer is higher.
+    local: float = 0.15
 
 
 def _env_list(name: str, default: str) -> tuple[str, ...]:
@@ -67,6 +69,9 @@ def _networks(name: str, default: str) -> tuple[str, ...]:
 
 
 LOOPBACK_NETWORKS = "127.0.0.0/8,::1"
+# Every catalog source there is (knowledge/sources/); all are loaded unless
+# STACKWISE_CATALOG_SOURCES names fewer.
+CATALOG_SOURCES = ("curated", "texas-etpl", "careeronestop")
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,9 @@ class Settings:
     widget_sockets: bool = True
     security: Security = field(default_factory=Security)
     scaling: Scaling = field(default_factory=Scaling)
+    # Catalog sources the build loads (knowledge/sources/): a college can run with its own
+    # files only (``curated`` with STACKWISE_CATALOG_DIR pointing at them).
+    catalog_sources: tuple[str, ...] = CATALOG_SOURCES
 
     @property
     def onnx_encoder_path(self) -> Path | None:
@@ -160,6 +168,17 @@ class Settings:
     def patterns_path(self) -> Path:
         """Skill patterns compiled from the taxonomy by ``stackwise build``."""
         return self.var_dir / "skill_patterns.json"
+
+
+def _catalog_sources() -> tuple[str, ...]:
+    names = _env_list("CATALOG_SOURCES", ",".join(CATALOG_SOURCES))
+    unknown = [n for n in names if n not in CATALOG_SOURCES]
+    if unknown or not names:
+        raise ValueError(
+            f"{PREFIX}CATALOG_SOURCES must name one or more of {', '.join(CATALOG_SOURCES)}, "
+            f"got {_env('CATALOG_SOURCES', '')!r}"
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def _default_shared() -> Path:
@@ -179,6 +198,7 @@ def get_settings() -> Settings:
         skill_gap=_env_float("WEIGHT_SKILL_GAP", RankWeights.skill_gap),
         recognition=_env_float("WEIGHT_RECOGNITION", RankWeights.recognition),
         credit=_env_float("WEIGHT_CREDIT", RankWeights.credit),
+        local=_env_float("WEIGHT_LOCAL", RankWeights.local),
     )
     rasa_port = int(_env("RASA_PORT", "5005"))
     return Settings(
@@ -215,6 +235,7 @@ def get_settings() -> Settings:
         widget_sockets=_env_bool("WIDGET_SOCKETS", True),
         security=_security(),
         scaling=_scaling(),
+        catalog_sources=_catalog_sources(),
     )
 
 
