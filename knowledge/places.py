@@ -315,6 +315,17 @@ def _wordlike(key: str) -> bool:
 
 
 @lru_cache(maxsize=1)
+def _country_keys() -> frozenset[str]:
+    """Country names (CLDR, via babel): "from Mexico" is the country, not Mexico, MO."""
+    try:
+        from babel import Locale
+    except ImportError:  # pragma: no cover - installed with Rasa
+        return frozenset()
+    names = Locale("en").territories.values()
+    return frozenset(_key(n) for n in names) - {_key(n) for n in STATE_NAMES.values()}
+
+
+@lru_cache(maxsize=1)
 def _state_keys() -> dict[str, str]:
     return {_key(name): code for code, name in STATE_NAMES.items()}
 
@@ -588,16 +599,19 @@ def _try_span(
             end_c = tokens[j].end()
             return PlaceMention(message[start:end_c], None, start, end_c), n + 1
 
-    # states: "in Texas", "anywhere in texas"
-    if key in states and cue is not None:
-        suffix = _state_after(message, tokens, j)
-        if not (suffix and key == "washington" and suffix[0] == "DC"):
-            place = _state_place(states[key])
-            return PlaceMention(typed, place, start, end), n
+    # states: "in Texas", "from texas"; not "at Texas State", "in Texas Tech"
+    before = _key(message[max(0, start - 4) : start])
+    if (
+        key in states
+        and (cue == "strong" or (cue == "weak" and before.split()[-1:] in (["in"], ["from"])))
+        and not (j < len(tokens) and tokens[j].group()[0].isupper())
+    ):
+        return PlaceMention(typed, _state_place(states[key]), start, end), n
 
     if key not in tables.cities and key not in tables.aliases:
         key = tables.squashed.get(key, key)
     known_city = key in tables.cities or key in tables.aliases
+    country = key in _country_keys()  # counts as a city only with its state ("Mexico, MO")
     if known_city:
         suffix = _state_after(message, tokens, j)
         if suffix is not None:
@@ -607,7 +621,9 @@ def _try_span(
                 return PlaceMention(message[start:end_s], place, start, end_s), n + (
                     _count_tokens(tokens, j, end_s)
                 )
-        if _accept_city(message, start, key, capital, cue, prefer_state, well_known, tables):
+        if not country and _accept_city(
+            message, start, key, capital, cue, prefer_state, well_known, tables
+        ):
             place = _choose(key, ("city", "alias"), None, prefer_state)
             if place is not None:
                 return PlaceMention(typed, place, start, end), n
@@ -630,6 +646,7 @@ def _unknown_span(
         not key
         or _cue(message, start) != "strong"
         or key in states
+        or key in _country_keys()
         or _word_is_common(first)  # "near The", "near Me"
         or _wordlike(key)
     ):

@@ -140,6 +140,11 @@ def test_unknown_is_none(text: str) -> None:
         ("jobs in Tyler", "Tyler", "Tyler, TX"),  # a name-like city after a cue
         ("welding in Temple", "Temple", "Temple, TX"),
         ("I'm in zip 78501", "78501", "78501 (McAllen, TX)"),
+        ("i'm from texas", "texas", "Texas"),
+        ("anywhere in Texas is fine", "Texas", "Texas"),
+        ("in Texas City", "Texas City", "Texas City, TX"),
+        ("I'm in Mexico, MO", "Mexico, MO", "Mexico, MO"),
+        ("Hi, I'm Austin from Dallas", "Dallas", "Dallas, TX"),
     ],
 )
 def test_find_place(message: str, span: str, name: str) -> None:
@@ -189,6 +194,10 @@ def test_find_place(message: str, span: str, name: str) -> None:
         "to be honest I'm not sure",
         "I have 2 kids and 10 years in retail",
         "call 210-555-12345",
+        "I study at Texas State",
+        "I'm from Mexico",  # the country, though Mexico, MO exists
+        "I moved here from Guatemala",  # unknown but a country: not "a place we do not know"
+        "in Texas Tech's program",
         "",
     ],
 )
