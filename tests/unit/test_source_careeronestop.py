@@ -14,6 +14,7 @@ from knowledge.loaders.onet import read_occupations, read_technology
 from knowledge.sources.careeronestop import (
     DATASET_URL,
     FILE_DATE,
+    MIN_OCCUPATION_SCORE,
     SOURCE,
     certification_text,
     infer_occupations,
@@ -234,9 +235,23 @@ def occupation_vectors():
 def test_infer_occupations_real(real, occupation_vectors, org, name, wanted):
     encoder, occ_vecs, codes = occupation_vectors
     (cert,) = [r for r in real[0] if r.org_name == org and r.name == name]
-    links = infer_occupations(encoder.encode([certification_text(cert)]), occ_vecs, codes)
-    assert len(links) == 1 and links[0]
-    assert wanted & {code for code, _ in links[0]}, links
+    vec = encoder.encode([certification_text(cert)])
+    (ranked,) = infer_occupations(vec, occ_vecs, codes, min_score=0.0)  # the ranking alone
+    assert len(ranked) == 3 and wanted & {code for code, _ in ranked}, ranked
+    (stored,) = infer_occupations(vec, occ_vecs, codes)  # what the default threshold keeps
+    assert stored == [(c, s) for c, s in ranked if s >= MIN_OCCUPATION_SCORE]
+
+
+def test_infer_occupations_default_keeps_a_confident_link(real, occupation_vectors):
+    encoder, occ_vecs, codes = occupation_vectors
+    (cert,) = [
+        r
+        for r in real[0]
+        if r.org_name == "National Healthcareer Association"
+        and r.name == "Certified Phlebotomy Technician"
+    ]
+    (stored,) = infer_occupations(encoder.encode([certification_text(cert)]), occ_vecs, codes)
+    assert stored and stored[0][0] == "31-9097.00"  # Phlebotomists, cosine ~0.67
 
 
 def test_infer_occupations_threshold_and_order():
