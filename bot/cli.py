@@ -72,9 +72,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from knowledge.places import Ambiguous, resolve_place
     from knowledge.recommend import SearchFilters
     from knowledge.services import get_services
 
+    near = None
+    if args.near:
+        place = resolve_place(args.near)
+        if isinstance(place, Ambiguous):
+            names = ", ".join(c.name for c in place.candidates[:5])
+            raise ValueError(f"--near {args.near!r} is ambiguous: {names}")
+        if place is None:
+            raise ValueError(f"--near: I don't know the place {args.near!r}; a ZIP code works best")
+        near = (place.lat, place.lon)
     svc = get_services()
     filters = SearchFilters(
         max_cost=args.max_cost,
@@ -84,6 +94,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         provider=args.provider,
         credit_only=args.credit,
         institution=args.institution,
+        near=near,
+        radius_miles=args.radius,
+        provider_type=args.provider_type,
+        pell_eligible=args.pell,
+        outcome=args.outcome,
+        flexible_hours=args.flexible,
+        childcare=args.childcare,
+        transit=args.transit,
+        kind=args.kind,
     )
     results = svc.search.search(args.query, k=args.k, filters=filters)
     if args.json:
@@ -91,7 +110,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     else:
         for i, r in enumerate(results, 1):
             cost = "cost unknown" if r.cost_usd is None else f"${r.cost_usd:,.0f}"
-            print(f"{i}. {r.name} — {r.provider} ({cost}) score {r.score}")
+            where = f", {r.miles:.0f} mi ({r.place})" if r.miles is not None else ""
+            print(f"{i}. {r.name} — {r.provider} ({cost}{where}) [{r.kind}] score {r.score}")
     return 0
 
 
@@ -120,6 +140,20 @@ def cmd_catalog_validate(args: argparse.Namespace) -> int:
         f"{len(catalog.institutions)} institutions, {len(catalog.programs)} programs, "
         f"{len(catalog.articulations)} articulations"
     )
+    return 0
+
+
+def cmd_catalog_report(args: argparse.Namespace) -> int:
+    from knowledge.catalog_report import catalog_report, format_report
+    from knowledge.db import default_engine
+
+    figures = catalog_report(default_engine())
+    if not figures:
+        raise ValueError("the knowledge DB has no catalog sources: run 'stackwise build'")
+    if args.json:
+        print(json.dumps([f.to_dict() for f in figures], indent=2))
+    else:
+        print(format_report(figures))
     return 0
 
 
@@ -249,6 +283,15 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--provider")
     q.add_argument("--institution")
     q.add_argument("--credit", action="store_true", help="credit-bearing only")
+    q.add_argument("--near", help="a ZIP code, city or county: programs within --radius miles")
+    q.add_argument("--radius", type=float, help="miles (default 50)")
+    q.add_argument("--provider-type", help="community_college, university, private_for_profit, ...")
+    q.add_argument("--pell", action="store_true", help="Pell-eligible programs only")
+    q.add_argument("--outcome", help="program outcome, e.g. associate_degree, license")
+    q.add_argument("--flexible", action="store_true", help="evening / flexible hours")
+    q.add_argument("--childcare", action="store_true", help="onsite childcare")
+    q.add_argument("--transit", action="store_true", help="near public transit")
+    q.add_argument("--kind", choices=["credential", "program"])
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_search)
 
@@ -263,6 +306,13 @@ def parser() -> argparse.ArgumentParser:
     csub = c.add_subparsers(dest="catalog_command", required=True)
     cv = csub.add_parser("validate", help="check the catalog YAML files")
     cv.set_defaults(func=cmd_catalog_validate)
+    cr = csub.add_parser(
+        "report",
+        help="per catalog source: share of records with a known cost, duration, format, "
+        "occupation and place, and the values each import rule rejected",
+    )
+    cr.add_argument("--json", action="store_true")
+    cr.set_defaults(func=cmd_catalog_report)
     ci = csub.add_parser(
         "import",
         help="import a college's catalog (our YAML, CSV + mapping, CTDL JSON-LD) into the "

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from knowledge import migrations, schema
 from knowledge.config import Settings
 from knowledge.db import make_engine
-from knowledge.loaders.catalog import Catalog, CatalogError, load_catalog
+from knowledge.loaders.catalog import Catalog, CatalogError
 from knowledge.loaders.esco import read_esco_skills
 from knowledge.loaders.onet import (
     read_element_importance,
@@ -28,9 +28,19 @@ from knowledge.loaders.onet import (
     read_related,
     read_technology,
 )
+from knowledge.sources import LoadedSources, load_sources
+from knowledge.sources.links import CredentialName, ladders, link_programs_to_credentials
+from knowledge.sources.rows import (
+    certification_provider_rows,
+    certification_row,
+    merge_into_curated,
+    offering_rows,
+    program_provider_rows,
+    program_row,
+)
 from knowledge.taxonomy import ALIASES_FILE, Taxonomy, build_taxonomy, skill_key
 
-BUILD_VERSION = "2"  # bump when the build logic changes what lands in the DB
+BUILD_VERSION = "3"  # bump when the build logic changes what lands in the DB
 STAT_TABLES = {
     "credentials": schema.Credential,
     "providers": schema.Provider,
@@ -42,6 +52,9 @@ STAT_TABLES = {
     "articulations": schema.Articulation,
     "institutions": schema.Institution,
     "pathways": schema.Pathway,
+    "training_programs": schema.TrainingProgram,
+    "program_offerings": schema.ProgramOffering,
+    "program_ladders": schema.ProgramLadder,
 }
 
 
@@ -61,6 +74,7 @@ def inputs_fingerprint(settings: Settings) -> str:
     """Hash of everything the DB is built from: catalog files, curated aliases, reference data."""
     # The schema revision is part of it: a new migration means a rebuild.
     h = hashlib.sha256(f"build-v{BUILD_VERSION}-schema-{migrations.head()}".encode())
+    h.update(",".join(settings.catalog_sources).encode())
     files = sorted(settings.catalog_dir.rglob("*.yaml")) + [ALIASES_FILE]
     for path in files:
         try:
@@ -101,7 +115,15 @@ def link_catalog_skills(catalog: Catalog, tax: Taxonomy) -> dict[str, str]:
     return links
 
 
-def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, fp: str) -> None:
+def _load(
+    engine: Engine,
+    loaded: LoadedSources,
+    tax: Taxonomy,
+    settings: Settings,
+    fp: str,
+    inferred: dict[str, list[tuple[str, float]]],
+) -> None:
+    catalog = loaded.catalog
     data = settings.reference_dir
     occupations = read_occupations(
         data / "onet-29.3", data / "bls-oews-2024" / "national_M2024_dl.tsv"
@@ -146,10 +168,19 @@ def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, f
             ]
             or None,
         ) if catalog.institutions else None
-        conn.execute(
-            insert(schema.Provider),
-            [{"id": p.id, "name": p.name, "kind": p.kind, "url": p.url} for p in catalog.providers],
-        )
+        provider_rows = [
+            {"id": p.id, "name": p.name, "kind": p.kind, "url": p.url, "source": "curated"}
+            for p in catalog.providers
+        ]
+        taken = {p["id"] for p in provider_rows}
+        for row in certification_provider_rows(loaded.certifications) + program_provider_rows(
+            loaded.programs
+        ):
+            if row["id"] not in taken:
+                taken.add(row["id"])
+                provider_rows.append(row)
+        if provider_rows:
+            conn.execute(insert(schema.Provider), provider_rows)
         conn.execute(
             insert(schema.Skill),
             [
@@ -217,11 +248,10 @@ def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, f
             ],
         )
         cred_rows, cs_rows, co_rows, rec_rows, credit_rows = [], [], [], [], []
-        for num, c in enumerate(sorted(catalog.credentials, key=lambda c: c.id)):
+        for c in catalog.credentials:
             cred_rows.append(
                 {
                     "id": c.id,
-                    "num": num,
                     "provider_id": c.provider_id,
                     "institution_id": c.institution_id,
                     "name": c.name,
@@ -245,6 +275,11 @@ def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, f
                     "source_url": c.source.url,
                     "recorded": c.source.recorded,
                     "verified": c.verified,
+                    "source": "curated",
+                    # Curated facts are as of the day they were recorded from the page.
+                    "as_of": c.source.recorded,
+                    "external_ids": {},
+                    "quality_notes": [],
                 }
             )
             seen_skills: set[str] = set()
@@ -261,7 +296,8 @@ def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, f
                         }
                     )
             co_rows += [
-                {"credential_id": c.id, "code": code} for code in dict.fromkeys(c.occupations)
+                {"credential_id": c.id, "code": code, "stated": True, "score": None, "rule": None}
+                for code in dict.fromkeys(c.occupations)
             ]
             rec_rows += [
                 {
@@ -288,6 +324,16 @@ def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, f
                 }
                 for r in c.credit
             ]
+        cred_rows, imported_co = _with_certifications(cred_rows, loaded, inferred, known_codes)
+        co_rows += imported_co
+        # One executemany needs one set of keys: curated rows without CareerOneStop facts
+        # get them as None (unknown).
+        keys = {k for r in cred_rows for k in r}
+        cred_rows = [{k: r.get(k) for k in keys} for r in cred_rows]
+        # Dense FAISS labels: credentials by id, then training programs (one label space).
+        cred_rows.sort(key=lambda r: r["id"])
+        for num, row in enumerate(cred_rows):
+            row["num"] = num
         for table, rows in (
             (schema.Credential, cred_rows),
             (schema.CredentialSkill, cs_rows),
@@ -344,6 +390,24 @@ def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, f
                     for p in catalog.pathways
                 ],
             )
+        _load_programs(conn, loaded, cred_rows, known_codes, len(cred_rows), settings)
+        conn.execute(
+            insert(schema.CatalogSource),
+            [
+                {
+                    "name": info.name,
+                    "title": info.title,
+                    "credit": info.credit,
+                    "url": info.url,
+                    "as_of": info.as_of,
+                    "records": loaded.reports[info.name].records
+                    if info.name in loaded.reports
+                    else None,
+                    "report": _report_dict(loaded, info.name),
+                }
+                for info in loaded.infos
+            ],
+        )
         conn.execute(delete(schema.Meta))
         conn.execute(
             insert(schema.Meta),
@@ -352,6 +416,113 @@ def _load(engine: Engine, catalog: Catalog, tax: Taxonomy, settings: Settings, f
                 {"key": "built_at", "value": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
             ],
         )
+
+
+def _report_dict(loaded: LoadedSources, name: str) -> dict:
+    r = loaded.reports.get(name)
+    if r is None:
+        return {}
+    return {"records": r.records, "known": r.known, "rejected": r.rejected, "notes": r.notes}
+
+
+def _with_certifications(
+    cred_rows: list[dict],
+    loaded: LoadedSources,
+    inferred: dict[str, list[tuple[str, float]]],
+    known_codes: set[str],
+) -> tuple[list[dict], list[dict]]:
+    """Curated rows merged with their CareerOneStop twins, plus the other certifications as
+    credentials of their own, with occupations inferred from their text ("related to")."""
+    if not loaded.certifications:
+        return cred_rows, []
+    from knowledge.sources.careeronestop import match_curated
+
+    matches = match_curated(
+        loaded.certifications, loaded.catalog.credentials, loaded.catalog.providers
+    )
+    twin_of = {m.curated_id: cert_id for cert_id, m in matches.items()}
+    by_id = {c.id: c for c in loaded.certifications}
+    rows = [
+        merge_into_curated(r, by_id[twin_of[r["id"]]]) if r["id"] in twin_of else r
+        for r in cred_rows
+    ]
+    taken = {r["id"] for r in rows}
+    co_rows: list[dict] = []
+    for cert in loaded.certifications:
+        if cert.id in matches or cert.id in taken:
+            continue
+        taken.add(cert.id)
+        rows.append(certification_row(cert))
+        co_rows += [
+            {
+                "credential_id": cert.id,
+                "code": code,
+                "stated": False,
+                "score": round(score, 4),
+                "rule": "encoder",
+            }
+            for code, score in inferred.get(cert.id, [])
+            if code in known_codes
+        ]
+    return rows, co_rows
+
+
+def crosswalk_codes(socs: tuple[str, ...], under: dict[str, list[str]]) -> list[str]:
+    """SOC 2018 codes (NN-NNNN) -> the O*NET-SOC occupations under them (NN-NNNN.NN)."""
+    return list(dict.fromkeys(c for soc in socs for c in under.get(soc, ())))
+
+
+def _load_programs(
+    conn,
+    loaded: LoadedSources,
+    cred_rows: list[dict],
+    known_codes: set[str],
+    first_num: int,
+    settings: Settings,
+) -> None:
+    """Training programs with their offerings, stated occupations, ladders and the credential
+    each leads to (when its stated credential name names one of ours clearly)."""
+    if not loaded.programs:
+        return
+    from knowledge.places import zip_point
+    from knowledge.sources import CIP_SOC_FILE
+    from knowledge.sources.cip_soc import read_cip_soc_crosswalk
+
+    crosswalk = read_cip_soc_crosswalk(settings.reference_dir / CIP_SOC_FILE)
+    under: dict[str, list[str]] = {}
+    for code in sorted(known_codes):
+        under.setdefault(code[:7], []).append(code)
+
+    links = link_programs_to_credentials(
+        loaded.programs,
+        [CredentialName(r["id"], r["name"], r.get("acronym")) for r in cred_rows],
+    )
+    programs = sorted(loaded.programs, key=lambda p: p.id)
+    conn.execute(
+        insert(schema.TrainingProgram),
+        [program_row(p, first_num + i, links.get(p.id)) for i, p in enumerate(programs)],
+    )
+    offerings = [row for p in programs for row in offering_rows(p, zip_point)]
+    if offerings:
+        conn.execute(insert(schema.ProgramOffering), offerings)
+    occ = []
+    for p in programs:
+        stated = [c for c in dict.fromkeys(p.occupations) if c in known_codes]
+        occ += [{"program_id": p.id, "code": c, "rule": "stated"} for c in stated]
+        # The NCES CIP-SOC crosswalk names the occupations a program's field prepares for;
+        # used only when none of the program's own codes is an O*NET 29.3 occupation.
+        if not stated and p.cip:
+            occ += [
+                {"program_id": p.id, "code": c, "rule": "cip_crosswalk"}
+                for c in crosswalk_codes(crosswalk.get(p.cip, ()), under)
+            ]
+    if occ:
+        conn.execute(insert(schema.ProgramOccupation), occ)
+    ladder_rows = [
+        {"from_program": a, "to_program": b, "rule": rule} for a, b, rule in ladders(programs)
+    ]
+    if ladder_rows:
+        conn.execute(insert(schema.ProgramLadder), ladder_rows)
 
 
 def write_skill_patterns(tax: Taxonomy, path: Path, fingerprint: str) -> None:
@@ -383,6 +554,41 @@ def load_taxonomy(settings: Settings) -> Taxonomy:
     )
 
 
+def infer_certification_occupations(
+    settings: Settings, loaded: LoadedSources
+) -> dict[str, list[tuple[str, float]]]:
+    """CareerOneStop states no occupations: link each certification to the O*NET occupations
+    nearest to its text (the search's own encoder; vectors cached by content, so a rebuild
+    encodes only what changed). The certification side is its search document's text, so the
+    index build re-uses these vectors."""
+    if not loaded.certifications:
+        return {}
+    from knowledge.documents import compose_text
+    from knowledge.embed import EmbeddingCache, Encoder
+    from knowledge.sources.careeronestop import infer_occupations, occupation_text
+
+    data = settings.reference_dir / "onet-29.3"
+    occupations = read_occupations(data, None)
+    tech: dict[str, list[str]] = {}
+    for t in read_technology(data):
+        tech.setdefault(t.code, []).append(t.example)
+    encoder = Encoder()
+    occ_cache = EmbeddingCache(settings.var_dir / "embeddings-occupations.npz")
+    occ_texts = [
+        occupation_text(o.code, o.title, o.description, tech.get(o.code, [])) for o in occupations
+    ]
+    occ_vectors, _ = occ_cache.embed(encoder, occ_texts)
+    occ_cache.save(keep=occ_texts)
+    cache = EmbeddingCache(settings.var_dir / "embeddings.npz")
+    texts = [
+        compose_text(c.name, c.org_name, c.description or "", [], []) for c in loaded.certifications
+    ]
+    vectors, _ = cache.embed(encoder, texts)
+    cache.save()  # not pruned here: the index build keeps what the index uses
+    links = infer_occupations(vectors, occ_vectors, [o.code for o in occupations])
+    return {c.id: found for c, found in zip(loaded.certifications, links, strict=True)}
+
+
 def build_database(settings: Settings, *, force: bool = False) -> BuildResult:
     """(Re)build the DB and the skill patterns when their inputs changed."""
     start = time.perf_counter()
@@ -396,8 +602,9 @@ def build_database(settings: Settings, *, force: bool = False) -> BuildResult:
                 return BuildResult(fp, True, time.perf_counter() - start, counts(engine))
         finally:
             engine.dispose()
-    catalog = load_catalog(settings.catalog_dir)  # raises CatalogError before anything is written
+    loaded = load_sources(settings)  # raises CatalogError before anything is written
     tax = load_taxonomy(settings)
+    inferred = infer_certification_occupations(settings, loaded)
     if url.startswith("sqlite:///"):
         final = Path(url.removeprefix("sqlite:///"))
         tmp = final.with_name(final.name + ".building")
@@ -405,7 +612,7 @@ def build_database(settings: Settings, *, force: bool = False) -> BuildResult:
             leftover.unlink(missing_ok=True)
         engine = make_engine(f"sqlite:///{tmp}")
         try:
-            _load(engine, catalog, tax, settings, fp)
+            _load(engine, loaded, tax, settings, fp, inferred)
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
@@ -416,7 +623,7 @@ def build_database(settings: Settings, *, force: bool = False) -> BuildResult:
     else:
         engine = make_engine(url)
         try:
-            _load(engine, catalog, tax, settings, fp)
+            _load(engine, loaded, tax, settings, fp, inferred)
         finally:
             engine.dispose()
     write_skill_patterns(tax, settings.patterns_path, fp)

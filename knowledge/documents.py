@@ -1,4 +1,9 @@
-"""Credential documents: what gets embedded and searched, read from the knowledge DB."""
+"""Search documents: what gets embedded and searched, read from the knowledge DB.
+
+Two kinds share one index (one label space, ``num``): credentials (curated and CareerOneStop)
+and training programs (Texas ETPL). Only occupations a source *states* go into the text;
+inferred ones ("related to") would make a guess look like a fact to the ranker.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ class CredentialDoc:
     skill_labels: tuple[str, ...]
     occupation_codes: tuple[str, ...]
     text: str
+    kind: str = "credential"  # or "program"
 
 
 def compose_text(
@@ -63,7 +69,8 @@ def load_documents(engine: Engine) -> list[CredentialDoc]:
         docs = []
         for c in creds:
             skills = sorted(c.skills, key=lambda cs: -cs.weight)
-            occs = [co.occupation.title for co in c.occupations]
+            stated = [co for co in c.occupations if co.stated is not False]
+            occs = [co.occupation.title for co in stated]
             docs.append(
                 CredentialDoc(
                     num=c.num,
@@ -73,7 +80,7 @@ def load_documents(engine: Engine) -> list[CredentialDoc]:
                     institution_id=c.institution_id,
                     skill_ids=tuple(cs.skill_id for cs in skills),
                     skill_labels=tuple(cs.skill.label for cs in skills),
-                    occupation_codes=tuple(co.code for co in c.occupations),
+                    occupation_codes=tuple(co.code for co in stated),
                     text=compose_text(
                         c.name,
                         c.provider.name,
@@ -81,6 +88,40 @@ def load_documents(engine: Engine) -> list[CredentialDoc]:
                         [cs.skill.label for cs in skills],
                         occs,
                     ),
+                )
+            )
+        programs = s.scalars(
+            select(schema.TrainingProgram)
+            .options(
+                selectinload(schema.TrainingProgram.provider),
+                selectinload(schema.TrainingProgram.occupations).selectinload(
+                    schema.ProgramOccupation.occupation
+                ),
+            )
+            .order_by(schema.TrainingProgram.num)
+        ).all()
+        for p in programs:
+            description = p.description or ""
+            if p.credential_name:
+                description = f"{description} Leads to: {p.credential_name}.".strip()
+            docs.append(
+                CredentialDoc(
+                    num=p.num,
+                    id=p.id,
+                    name=p.name,
+                    provider=p.provider.name,
+                    institution_id=None,
+                    skill_ids=(),
+                    skill_labels=(),
+                    occupation_codes=tuple(po.code for po in p.occupations),
+                    text=compose_text(
+                        p.name,
+                        p.provider.name,
+                        description,
+                        [],
+                        [po.occupation.title for po in p.occupations],
+                    ),
+                    kind="program",
                 )
             )
         return docs

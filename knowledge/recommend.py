@@ -205,8 +205,38 @@ class LexicalIndex:
         return out
 
 
+PROVIDER_TYPES = {
+    "community_college",
+    "university",
+    "private_for_profit",
+    "private_non_profit",
+    "apprenticeship",
+    "public",
+    "other",
+}
+PROGRAM_OUTCOMES = {
+    "industry_certification",
+    "college_certificate",
+    "associate_degree",
+    "bachelor_degree",
+    "apprenticeship",
+    "license",
+    "employment_only",
+    "skill_gain",
+    "diploma",
+}
+KINDS = {"credential", "program"}
+DEFAULT_RADIUS_MILES = 50.0
+MAX_RADIUS_MILES = 500.0
+
+
 @dataclass(frozen=True)
 class SearchFilters:
+    """What a result must satisfy. Unknown values never pass a limit (an unknown cost is not
+    known to be under budget). ``near`` is (lat, lon): a program passes when an in-person or
+    hybrid offering is within ``radius_miles`` or it is offered online; credentials (exams,
+    online courses) are not bound to a place and pass."""
+
     max_cost: float | None = None
     max_hours: float | None = None
     format: str | None = None
@@ -214,11 +244,21 @@ class SearchFilters:
     provider: str | None = None
     credit_only: bool = False
     institution: str | None = None
+    near: tuple[float, float] | None = None
+    radius_miles: float | None = None
+    provider_type: str | None = None
+    pell_eligible: bool = False
+    outcome: str | None = None
+    flexible_hours: bool = False
+    childcare: bool = False
+    transit: bool = False
+    kind: str | None = None
 
     def validate(self) -> SearchFilters:
         for name, value, limit in (
             ("max_cost", self.max_cost, 1_000_000),
             ("max_hours", self.max_hours, 100_000),
+            ("radius_miles", self.radius_miles, MAX_RADIUS_MILES),
         ):
             if value is not None and (value != value or value < 0 or value > limit):
                 raise InvalidQuery(f"{name} must be between 0 and {limit}, got {value}")
@@ -226,7 +266,22 @@ class SearchFilters:
             raise InvalidQuery(f"format must be one of {sorted(FORMATS)}, got {self.format!r}")
         if self.level is not None and self.level not in LEVELS:
             raise InvalidQuery(f"level must be one of {sorted(LEVELS)}, got {self.level!r}")
+        for name, value, allowed in (
+            ("provider_type", self.provider_type, PROVIDER_TYPES),
+            ("outcome", self.outcome, PROGRAM_OUTCOMES),
+            ("kind", self.kind, KINDS),
+        ):
+            if value is not None and value not in allowed:
+                raise InvalidQuery(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+        if self.near is not None:
+            lat, lon = self.near
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise InvalidQuery(f"near must be a latitude and longitude, got {self.near}")
         return self
+
+    @property
+    def radius(self) -> float:
+        return self.radius_miles if self.radius_miles is not None else DEFAULT_RADIUS_MILES
 
     @property
     def active(self) -> bool:
@@ -240,6 +295,14 @@ class SearchFilters:
                 self.provider,
                 self.credit_only,
                 self.institution,
+                self.near,
+                self.provider_type,
+                self.pell_eligible,
+                self.outcome,
+                self.flexible_hours,
+                self.childcare,
+                self.transit,
+                self.kind,
             )
         )
 
@@ -256,6 +319,9 @@ class SearchResult:
     score: float
     cost_note: str | None = None
     why: dict[str, Any] = field(default_factory=dict)
+    kind: str = "credential"  # or "program" (a training program at a provider)
+    miles: float | None = None  # to the nearest in-person offering, when a place was given
+    place: str | None = None  # that offering's campus and city
 
     def to_dict(self) -> dict[str, Any]:
         """A plain copy, nested facts included (like ``dataclasses.asdict``, which spent most
@@ -282,8 +348,189 @@ def validate_query(query: str) -> str:
     return query.strip()
 
 
+_ONLINE = frozenset({"online_self_paced", "online_instructor_led", "online_proctored"})
+_IN_PLACE = frozenset({"in_person", "hybrid"})
+EARTH_RADIUS_MILES = 3958.8
+
+
+def miles_to(lat: np.ndarray, lon: np.ndarray, point: tuple[float, float]) -> np.ndarray:
+    """Great-circle (haversine) miles from ``point`` to each (lat, lon)."""
+    lat1, lon1 = np.radians(point[0]), np.radians(point[1])
+    lat2, lon2 = np.radians(lat), np.radians(lon)
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_MILES * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+class FilterTable:
+    """Every search document's filterable facts as arrays in ``docs`` order, read once per
+    process: a filter is a numpy mask (no SQL per search), and distances to a place are one
+    vectorised pass over the program offerings (~7,000 campuses)."""
+
+    def __init__(self, engine: Engine, docs: list[CredentialDoc]) -> None:
+        pos = {d.num: i for i, d in enumerate(docs)}
+        n = len(docs)
+        self.nums = np.array([d.num for d in docs], dtype="int64")
+        self.program = np.array([d.kind == "program" for d in docs], dtype=bool)
+        self.cost = np.full(n, np.nan)
+        self.hours = np.full(n, np.nan)
+        self.level: list[str | None] = [None] * n
+        self.provider: list[str | None] = [None] * n
+        self.institution: list[str | None] = [None] * n
+        self.delivery: list[frozenset[str]] = [frozenset()] * n
+        self.credit = np.zeros(n, dtype=bool)
+        self.recognition = np.zeros(n, dtype=bool)
+        self.provider_type: list[str | None] = [None] * n
+        self.outcome: list[str | None] = [None] * n
+        self.pell = np.zeros(n, dtype=bool)
+        self.flexible = np.zeros(n, dtype=bool)
+        self.childcare = np.zeros(n, dtype=bool)
+        self.transit = np.zeros(n, dtype=bool)
+        C, P, Off = schema.Credential, schema.TrainingProgram, schema.ProgramOffering
+        with engine.connect() as conn:
+            credit_ids = set(
+                conn.execute(select(schema.CreditRecommendation.credential_id)).scalars()
+            )
+            credit_ids |= set(conn.execute(select(schema.Articulation.credential_id)).scalars())
+            recognized = set(conn.execute(select(schema.Recognition.credential_id)).scalars())
+            for row in conn.execute(
+                select(
+                    C.num,
+                    C.id,
+                    C.cost_usd,
+                    C.hours,
+                    C.level,
+                    C.provider_id,
+                    C.institution_id,
+                    C.delivery,
+                )
+            ):
+                i = pos.get(row.num)
+                if i is None:
+                    continue
+                self._common(i, row.cost_usd, row.hours, row.provider_id)
+                self.level[i] = row.level
+                self.institution[i] = row.institution_id
+                self.delivery[i] = frozenset(row.delivery or ())
+                self.credit[i] = row.id in credit_ids
+                self.recognition[i] = row.id in recognized
+                self.flexible[i] = "online_self_paced" in self.delivery[i]
+            id_pos: dict[str, int] = {}
+            for row in conn.execute(
+                select(
+                    P.num,
+                    P.id,
+                    P.required_cost_usd,
+                    P.hours,
+                    P.provider_id,
+                    P.provider_type,
+                    P.outcome,
+                    P.pell_eligible,
+                )
+            ):
+                i = pos.get(row.num)
+                if i is None:
+                    continue
+                id_pos[row.id] = i
+                self._common(i, row.required_cost_usd, row.hours, row.provider_id)
+                self.provider_type[i] = row.provider_type
+                self.outcome[i] = row.outcome
+                self.pell[i] = row.pell_eligible is True
+            off_pos, off_lat, off_lon, off_label = [], [], [], []
+            deliveries: dict[int, set[str]] = {}
+            for row in conn.execute(
+                select(
+                    Off.program_id,
+                    Off.lat,
+                    Off.lon,
+                    Off.delivery,
+                    Off.flexible_hours,
+                    Off.childcare,
+                    Off.transit,
+                    Off.campus,
+                    Off.city,
+                )
+            ):
+                i = id_pos.get(row.program_id)
+                if i is None:
+                    continue
+                if row.delivery:
+                    deliveries.setdefault(i, set()).add(row.delivery)
+                self.flexible[i] |= row.flexible_hours is True
+                self.childcare[i] |= row.childcare is True
+                self.transit[i] |= row.transit is True
+                if row.lat is not None and row.delivery != "online_instructor_led":
+                    off_pos.append(i)
+                    off_lat.append(row.lat)
+                    off_lon.append(row.lon)
+                    off_label.append(", ".join(x for x in (row.campus, row.city) if x))
+            for i, found in deliveries.items():
+                self.delivery[i] = frozenset(found)
+        self.online = np.array([bool(d & _ONLINE) for d in self.delivery], dtype=bool)
+        self.off_pos = np.array(off_pos, dtype="int64")
+        self.off_lat = np.array(off_lat, dtype="float64")
+        self.off_lon = np.array(off_lon, dtype="float64")
+        self.off_label = off_label
+
+    def _common(
+        self, i: int, cost: float | None, hours: float | None, provider: str | None
+    ) -> None:
+        self.cost[i] = np.nan if cost is None else cost
+        self.hours[i] = np.nan if hours is None else hours
+        self.provider[i] = provider
+
+    def nearest(self, point: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Per doc: miles to its nearest in-person/hybrid offering (inf: none) and which."""
+        best = np.full(len(self.nums), np.inf)
+        which = np.full(len(self.nums), -1, dtype="int64")
+        if len(self.off_pos):
+            d = miles_to(self.off_lat, self.off_lon, point)
+            order = np.argsort(-d)  # write far to near: the nearest offering is written last
+            best[self.off_pos[order]] = d[order]
+            which[self.off_pos[order]] = order
+        return best, which
+
+    def mask(self, f: SearchFilters) -> np.ndarray:
+        ok = np.ones(len(self.nums), dtype=bool)
+        if f.max_cost is not None:
+            ok &= ~np.isnan(self.cost) & (np.nan_to_num(self.cost, nan=np.inf) <= f.max_cost)
+        if f.max_hours is not None:
+            ok &= ~np.isnan(self.hours) & (np.nan_to_num(self.hours, nan=np.inf) <= f.max_hours)
+        for wanted, values in (
+            (f.level, self.level),
+            (f.provider, self.provider),
+            (f.institution, self.institution),
+            (f.provider_type, self.provider_type),
+            (f.outcome, self.outcome),
+        ):
+            if wanted:
+                ok &= np.array([v == wanted for v in values], dtype=bool)
+        if f.credit_only:
+            ok &= self.credit
+        if f.format:
+            wanted_delivery = _FORMAT_DELIVERY.get(f.format, set())
+            ok &= np.array([bool(wanted_delivery & d) for d in self.delivery], dtype=bool)
+        for flag, values in (
+            (f.pell_eligible, self.pell),
+            (f.flexible_hours, self.flexible),
+            (f.childcare, self.childcare),
+            (f.transit, self.transit),
+        ):
+            if flag:
+                ok &= values
+        if f.kind:
+            ok &= self.program if f.kind == "program" else ~self.program
+        if f.near is not None:
+            best, _ = self.nearest(f.near)
+            ok &= ~self.program | self.online | (best <= f.radius)
+        return ok
+
+
 class CredentialSearch:
-    """Search over the credential catalog; create once per process (holds index and BM25)."""
+    """Search over the catalog (credentials and training programs); create once per process
+    (holds the index, BM25 and the filter table)."""
 
     def __init__(
         self,
@@ -364,32 +611,15 @@ class CredentialSearch:
             cached = self._allowed.put(f, (nums, frozenset(nums.tolist())))
         return cached
 
+    @property
+    def table(self) -> FilterTable:
+        table = self.__dict__.get("_table")
+        if table is None:
+            table = self.__dict__.setdefault("_table", FilterTable(self.engine, self.docs))
+        return table
+
     def _query_allowed(self, f: SearchFilters) -> np.ndarray:
-        stmt = select(schema.Credential.num, schema.Credential.delivery)
-        if f.max_cost is not None:
-            # Unknown cost is not known to be under budget: excluded, and the bot says so.
-            stmt = stmt.where(
-                schema.Credential.cost_usd.is_not(None), schema.Credential.cost_usd <= f.max_cost
-            )
-        if f.max_hours is not None:
-            stmt = stmt.where(
-                schema.Credential.hours.is_not(None), schema.Credential.hours <= f.max_hours
-            )
-        if f.level:
-            stmt = stmt.where(schema.Credential.level == f.level)
-        if f.provider:
-            stmt = stmt.where(schema.Credential.provider_id == f.provider)
-        if f.institution:
-            stmt = stmt.where(schema.Credential.institution_id == f.institution)
-        if f.credit_only:
-            credit = select(schema.CreditRecommendation.credential_id)
-            artic = select(schema.Articulation.credential_id)
-            stmt = stmt.where(schema.Credential.id.in_(credit) | schema.Credential.id.in_(artic))
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-        wanted = _FORMAT_DELIVERY.get(f.format or "", set())
-        nums = [num for num, delivery in rows if not wanted or wanted & set(delivery or [])]
-        return np.array(nums, dtype="int64")
+        return self.table.nums[self.table.mask(f)]
 
     # -- ranking -------------------------------------------------------------------------------
     def search(
@@ -440,34 +670,43 @@ class CredentialSearch:
             )
             for j, n in enumerate(missing):
                 semantic[n] = float(vecs[j] @ qvec) if vecs is not None else 0.0
-        facts = self.facts([self.by_num[n].id for n in candidates if n in self.by_num])
+        table = self.table
+        pos = self._pos
         user_skills = set(user_skill_ids)
         gap_skills = self._gap_skills(target_occupation, user_skills)
         gap_total = sum(gap_skills.values())
         w = self.weights
-        # Score every candidate; the explanation is built for the k shown only.
+        near, which = table.nearest(filters.near) if filters.near is not None else (None, None)
+        radius = filters.radius
+        # Score every candidate; the explanation and facts are built for the k shown only.
         ranked: list[tuple[float, int, list[str], bool]] = []
         for n in candidates:
             doc = self.by_num.get(n)
             if doc is None:
                 continue
-            f = facts[doc.id]
+            i = pos[n]
             cred_skills = self._skill_sets[n]
             closes = [sid for sid in gap_skills if sid in cred_skills]
             gap_score = (sum(gap_skills[s] for s in closes) / gap_total) if gap_skills else 0.0
             for_goal = bool(target_occupation) and target_occupation in doc.occupation_codes
             occ_bonus = 0.5 if for_goal else 0.0
+            local = 0.0
+            if near is not None and near[i] <= radius:
+                local = 1.0 - near[i] / (radius * 2)  # nearer is better; in range beats online
             score = (
                 w.semantic * semantic.get(n, 0.0)
                 + w.lexical * lexical.get(n, 0.0)
                 + w.skill_gap * min(1.0, gap_score + occ_bonus)
-                + w.recognition * (1.0 if f["recognition"] else 0.0)
-                + w.credit * (1.0 if f["credit"] or f["articulations"] else 0.0)
+                + w.recognition * float(table.recognition[i])
+                + w.credit * float(table.credit[i])
+                + w.local * local
             )
             ranked.append((score, n, closes, for_goal))
         ranked.sort(key=lambda t: (-t[0], t[1]))
+        shown = ranked[:k]
+        facts = self.facts([self.by_num[n].id for _, n, _, _ in shown])
         out = []
-        for score, n, closes, for_goal in ranked[:k]:
+        for score, n, closes, for_goal in shown:
             doc = self.by_num[n]
             f = facts[doc.id]
             labels = dict(zip(doc.skill_ids, doc.skill_labels, strict=True))
@@ -481,6 +720,11 @@ class CredentialSearch:
                 "credit": f["credit"],
                 "articulations": f["articulations"],
             }
+            miles = place = None
+            if near is not None and which is not None and np.isfinite(near[pos[n]]):
+                miles = round(float(near[pos[n]]), 1)
+                place = table.off_label[int(which[pos[n]])]
+                why["miles"] = miles
             out.append(
                 SearchResult(
                     id=f["id"],
@@ -493,9 +737,21 @@ class CredentialSearch:
                     hours=f["hours"],
                     score=round(score, 4),
                     why=why,
+                    kind=doc.kind,
+                    miles=miles,
+                    place=place,
                 )
             )
         return out
+
+    @property
+    def _pos(self) -> dict[int, int]:
+        pos = self.__dict__.get("_pos_cache")
+        if pos is None:
+            pos = self.__dict__.setdefault(
+                "_pos_cache", {d.num: i for i, d in enumerate(self.docs)}
+            )
+        return pos
 
     def _gap_skills(self, occupation: str | None, user_skills: set[str]) -> dict[str, float]:
         """Skills the target occupation needs (importance >= 0.5) that the user lacks."""
@@ -520,7 +776,13 @@ class CredentialSearch:
             cache.update(load_facts(self.engine, [d.id for d in self.docs]))
         missing = [i for i in ids if i not in cache]
         if missing:
-            cache.update(load_facts(self.engine, missing))
+            programs = [i for i in missing if i in self.by_id and self.by_id[i].kind == "program"]
+            if programs:
+                cache.update(load_program_facts(self.engine, programs))
+            program_set = set(programs)
+            others = [i for i in missing if i not in program_set]
+            if others:
+                cache.update(load_facts(self.engine, others))
         return {i: cache[i] for i in ids if i in cache}
 
 
@@ -545,6 +807,88 @@ def load_facts(engine: Engine, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         return {c.id: credential_facts(c) for c in creds}
 
 
+def load_program_facts(engine: Engine, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Facts (with sources) for the given training program ids; unknown ids are absent."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    with Session(engine, future=True) as s:
+        programs = s.scalars(
+            select(schema.TrainingProgram)
+            .where(schema.TrainingProgram.id.in_(ids))
+            .options(
+                selectinload(schema.TrainingProgram.provider),
+                selectinload(schema.TrainingProgram.offerings),
+                selectinload(schema.TrainingProgram.occupations),
+            )
+        ).all()
+        return {p.id: program_facts(p) for p in programs}
+
+
+def program_facts(p: schema.TrainingProgram) -> dict[str, Any]:
+    """Plain facts about one training program with its source; unknown numbers stay None.
+    The keys a credential's facts have are here too, so a reply can show either."""
+    offerings = [
+        {
+            "campus": o.campus,
+            "address": o.address,
+            "city": o.city,
+            "county": o.county,
+            "state": o.state,
+            "zip": o.zip,
+            "lat": o.lat,
+            "lon": o.lon,
+            "delivery": o.delivery,
+            "transit": o.transit,
+            "childcare": o.childcare,
+            "flexible_hours": o.flexible_hours,
+        }
+        for o in sorted(p.offerings, key=lambda o: (o.city or "", o.campus or ""))
+    ]
+    return {
+        "id": p.id,
+        "kind": "program",
+        "name": p.name,
+        "provider": p.provider.name,
+        "provider_id": p.provider_id,
+        "provider_type": p.provider_type,
+        "type": p.outcome or "training_program",
+        "outcome": p.outcome,
+        "url": p.url or p.source_url,
+        "cost_usd": p.required_cost_usd,
+        "cost_note": None,
+        "tuition_fees_usd": p.tuition_fees_usd,
+        "books_supplies_usd": p.books_supplies_usd,
+        "optional_cost_usd": p.optional_cost_usd,
+        "out_of_district_usd": p.out_of_district_usd,
+        "cost_notes": list(p.cost_notes or []),
+        "hours": p.hours,
+        "weeks": p.weeks,
+        "free": False,
+        "delivery": sorted({o["delivery"] for o in offerings if o["delivery"]}),
+        "level": None,
+        "pell_eligible": p.pell_eligible,
+        # Every program on a state's Eligible Training Provider List may be paid for with WIOA
+        # training funds; the local workforce board decides who qualifies.
+        "wioa_eligible": p.source == "texas-etpl",
+        "prerequisites": p.prerequisites,
+        "cip": p.cip,
+        "credential_name": p.credential_name,
+        "credential_id": p.credential_id,
+        "occupations": [po.code for po in p.occupations],
+        "offerings": offerings,
+        "source": p.source,
+        "source_url": p.source_url,
+        "recorded": p.as_of.isoformat() if p.as_of else None,
+        "as_of": p.as_of.isoformat() if p.as_of else None,
+        "verified": False,
+        "quality_notes": list(p.quality_notes or []),
+        "recognition": [],
+        "credit": [],
+        "articulations": [],
+    }
+
+
 def _can_reconstruct(index: Any) -> bool:
     return faiss_index.can_reconstruct(index)
 
@@ -553,6 +897,7 @@ def credential_facts(c: schema.Credential) -> dict[str, Any]:
     """Plain facts about one credential with sources; unknown numbers stay None."""
     return {
         "id": c.id,
+        "kind": "credential",
         "name": c.name,
         "provider": c.provider.name,
         "type": c.type,
@@ -565,7 +910,16 @@ def credential_facts(c: schema.Credential) -> dict[str, Any]:
         "delivery": list(c.delivery or []),
         "level": c.level,
         "source_url": c.source_url,
-        "recorded": c.recorded.isoformat(),
+        "recorded": c.recorded.isoformat() if c.recorded else None,
+        "source": c.source or "curated",
+        "as_of": (c.as_of or c.recorded).isoformat() if (c.as_of or c.recorded) else None,
+        "verified": bool(c.verified),
+        "acronym": c.acronym,
+        "cert_type": c.cert_type,
+        "exam_required": c.exam_required,
+        "training_required": c.training_required,
+        "renewal_years": c.renewal_years,
+        "external_ids": dict(c.external_ids or {}),
         "recognition": [
             {"kind": r.kind, "by": r.recognized_by, "evidence": r.evidence, "source": r.source_url}
             for r in c.recognitions

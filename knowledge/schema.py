@@ -2,7 +2,12 @@
 
 CTDL names in comments: Credential ~ ceterms:Credential, CreditRecommendation ~ a
 ceterms:ConditionProfile with creditValue, Articulation ~ ceterms:isAdvancedStandingFor /
-TransferValueProfile, CredentialOccupation ~ ceterms:isPreparationFor.
+TransferValueProfile, CredentialOccupation ~ ceterms:isPreparationFor, TrainingProgram ~
+ceterms:LearningOpportunityProfile (offered by a provider, leading to a credential),
+ProgramOffering ~ its ceterms:availableAt places.
+
+Every row of a catalog record names its source (``catalog_sources.name``), the URL its facts
+came from and an as-of date: the date the source states, not the date we loaded it.
 """
 
 from __future__ import annotations
@@ -32,6 +37,19 @@ class Meta(Base):
     value = Column(Text)
 
 
+class CatalogSource(Base):
+    """A catalog source this DB was built from (knowledge/sources/): credit line, data set URL."""
+
+    __tablename__ = "catalog_sources"
+    name = Column(String(40), primary_key=True)
+    title = Column(String(200))
+    credit = Column(Text)
+    url = Column(String(500))
+    as_of = Column(Date)
+    records = Column(Integer)
+    report = Column(JSON, default=dict)
+
+
 class Institution(Base):
     """A college tenant: its programs, articulations, branding and catalog subset."""
 
@@ -51,6 +69,8 @@ class Provider(Base):
     name = Column(String(200))
     kind = Column(String(40))
     url = Column(String(500))
+    source = Column(String(40), default="curated")
+    acronym = Column(String(40))
     credentials = relationship("Credential", back_populates="provider")
 
 
@@ -82,6 +102,19 @@ class Credential(Base):
     source_url = Column(String(500))
     recorded = Column(Date)
     verified = Column(Boolean, default=False)
+    # Provenance: which catalog source, and the date that source states for the facts.
+    source = Column(String(40), default="curated", index=True)
+    as_of = Column(Date)
+    # Ids in other sources merged into this record, e.g. {"careeronestop": "12345"}.
+    external_ids = Column(JSON, default=dict)
+    cert_type = Column(String(20))  # CareerOneStop: core / advanced / specialty / product
+    exam_required = Column(Boolean)
+    training_required = Column(Boolean)
+    renewal_years = Column(Float)
+    ceu_required = Column(Boolean)
+    exam_details = Column(Text)
+    acronym = Column(String(40))
+    quality_notes = Column(JSON, default=list)
 
     provider = relationship("Provider", back_populates="credentials")
     skills = relationship("CredentialSkill", cascade="all, delete-orphan")
@@ -160,9 +193,15 @@ class OccupationSkill(Base):
 
 
 class CredentialOccupation(Base):
+    """A credential's occupation: stated by its source ("prepares you for"), or inferred from
+    its text by the encoder ("related to"), with the similarity score and the rule used."""
+
     __tablename__ = "credential_occupations"
     credential_id = Column(ForeignKey("credentials.id"), primary_key=True)
     code = Column(ForeignKey("occupations.code"), primary_key=True)
+    stated = Column(Boolean, default=True)
+    score = Column(Float)
+    rule = Column(String(40))
     occupation = relationship("Occupation")
 
 
@@ -224,3 +263,89 @@ class Pathway(Base):
     institution_id = Column(ForeignKey("institutions.id"))
     name = Column(String(300))
     steps = Column(JSON, default=list)
+
+
+class TrainingProgram(Base):
+    """A learning opportunity offered by a provider (an ETPL program), grouped over campuses.
+
+    ``num`` shares the FAISS label space with ``credentials.num`` (programs follow credentials).
+    ``credential_id`` is the credential record the program says it leads to, when we have it,
+    with the rule and score of that match."""
+
+    __tablename__ = "training_programs"
+    id = Column(String(120), primary_key=True)
+    num = Column(Integer, unique=True, index=True)
+    provider_id = Column(ForeignKey("providers.id"), index=True)
+    provider_type = Column(String(40))
+    name = Column(String(300))
+    description = Column(Text)
+    url = Column(String(500))
+    cip = Column(String(7), index=True)
+    outcome = Column(String(40))
+    credential_name = Column(String(300))
+    credential_id = Column(ForeignKey("credentials.id"), index=True)
+    credential_match_rule = Column(String(40))
+    credential_match_score = Column(Float)
+    hours = Column(Float)
+    weeks = Column(Float)
+    tuition_fees_usd = Column(Float)
+    books_supplies_usd = Column(Float)
+    required_cost_usd = Column(Float)
+    optional_cost_usd = Column(Float)
+    out_of_district_usd = Column(Float)
+    cost_notes = Column(JSON, default=list)
+    pell_eligible = Column(Boolean)
+    prerequisites = Column(Text)
+    apprentices = Column(Integer)
+    source = Column(String(40), index=True)
+    source_url = Column(String(500))
+    as_of = Column(Date)
+    quality_notes = Column(JSON, default=list)
+
+    provider = relationship("Provider")
+    offerings = relationship("ProgramOffering", cascade="all, delete-orphan")
+    occupations = relationship("ProgramOccupation", cascade="all, delete-orphan")
+
+
+class ProgramOffering(Base):
+    """Where (or how) a program is offered: a campus with its address, or online."""
+
+    __tablename__ = "program_offerings"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    program_id = Column(ForeignKey("training_programs.id"), index=True)
+    campus_id = Column(String(40))
+    campus = Column(String(300))
+    address = Column(String(300))
+    city = Column(String(120), index=True)
+    county = Column(String(120))
+    state = Column(String(2))
+    zip = Column(String(5), index=True)
+    lat = Column(Float)
+    lon = Column(Float)
+    delivery = Column(String(40))
+    transit = Column(Boolean)
+    childcare = Column(Boolean)
+    flexible_hours = Column(Boolean)
+    source_program_id = Column(String(40))
+
+
+class ProgramOccupation(Base):
+    """An occupation a program prepares for: stated by the source (ETPL O*NET-SOC codes,
+    ``rule`` "stated") or reached through its CIP code on the NCES CIP-SOC crosswalk
+    (``rule`` "cip_crosswalk")."""
+
+    __tablename__ = "program_occupations"
+    program_id = Column(ForeignKey("training_programs.id"), primary_key=True)
+    code = Column(ForeignKey("occupations.code"), primary_key=True)
+    rule = Column(String(20), default="stated")
+    occupation = relationship("Occupation")
+
+
+class ProgramLadder(Base):
+    """Within one provider, a shorter program that leads into a longer one in the same field
+    (a certificate into an associate degree: same CIP, or same 4-digit CIP family)."""
+
+    __tablename__ = "program_ladders"
+    from_program = Column(ForeignKey("training_programs.id"), primary_key=True)
+    to_program = Column(ForeignKey("training_programs.id"), primary_key=True)
+    rule = Column(String(40))
