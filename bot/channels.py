@@ -9,6 +9,10 @@ the learner gets one bot message saying so (their earlier answers are stored and
 can be sent again), and the log gets one line naming the store and the error. Nothing is
 retried: Rasa reconnects on the next message (the tracker store's pool drops dead connections),
 so the service recovers without a restart once the store is back.
+
+A message that is processed but answered with nothing (Rasa's ``action_default_fallback`` without
+an ``utter_default`` response, e.g. when a form rejects a repeated answer, or any action that
+utters nothing) gets ``NO_REPLY_TEXT``: every user message gets at least one bot message.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ STORE_DOWN_TEXT = (
     "Please send it again in a minute; what you told me before is saved."
 )
 ERROR_TEXT = "Something went wrong on my side with that message. Please send it again in a minute."
+NO_REPLY_TEXT = (
+    "Sorry, I didn't get that. Could you say it another way? "
+    'For example: "I know Excel" or "I want to be a data analyst".'
+)
 
 
 def store_outage(exc: BaseException) -> str | None:
@@ -69,8 +77,23 @@ def answering_failures(
     """``on_new_message`` that answers the learner itself when the message fails."""
 
     async def handle(message: UserMessage) -> None:
+        channel = message.output_channel
+        sent = 0
+        send_response = channel.send_response
+
+        async def counted(recipient_id: str, reply: dict[str, Any]) -> None:
+            nonlocal sent
+            sent += 1
+            await send_response(recipient_id, reply)
+
+        # Rasa's processor sends every bot message through send_response (per instance: one
+        # output channel per message).
+        channel.send_response = counted  # type: ignore[method-assign]
         try:
             await on_new_message(message)
+            if not sent:
+                logger.info("a message got no bot reply; answering with the default")
+                await send_response(message.sender_id, {"text": NO_REPLY_TEXT})
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported to the learner and the log

@@ -18,7 +18,10 @@ Rasa replicas (`--rasa-port`, backends `--rasa URL`):
   replies are returned from the tracker, otherwise it is delivered to the next replica. A
   message is therefore processed exactly once.
 - socket.io is sticky: a WebSocket stays on one replica; long-polling requests follow the
-  Engine.IO session id learned from the handshake. When a replica dies its clients reconnect and
+  Engine.IO session id learned from the handshake. A handshake that names its conversation
+  (``?stackwise_session=ID``, as the widget does) goes to that conversation's replica, so every
+  tab of one learner shares one socket.io room and gets every reply. Polling frames over 64 KiB
+  are refused (413) before a replica reads them, which leaves the session usable. When a replica dies its clients reconnect and
   land on a live one; their conversation continues from the shared tracker store.
 - anything else (`/conversations/<id>/...` by conversation id, the rest round-robin) is
   forwarded, retried on another replica only when the connection could not be made.
@@ -86,9 +89,21 @@ CONNECT_TIMEOUT = 3.0
 # An action may take a while (the first query encodes with the sentence model); Rasa's own limit
 # is 300 s. A turn on a Rasa replica may wait for a dead replica's conversation lock to expire.
 ACTION_TIMEOUT = 120.0
+# Rasa sends an action call's body at once; a larger tracker on a loaded machine may take longer.
+ACTION_BODY_TIMEOUT_S = 30.0
 RASA_TIMEOUT = 180.0
 SID_TTL = 3600.0
 REMEMBER_TURNS = 10_000
+# Slow clients on the Rasa front (:5005): the first request's header within HEADER_TIMEOUT_S of
+# the connection, a body within BODY_TIMEOUT_S, idle keep-alive connections closed after
+# KEEPALIVE_S (clients of ours reuse connections for at most RASA_KEEPALIVE_S).
+HEADER_TIMEOUT_S = 5.0
+BODY_TIMEOUT_S = 5.0
+KEEPALIVE_S = 10.0
+# Query parameter of a socket.io handshake naming the conversation (the widget sends it).
+SOCKET_SESSION_PARAM = "stackwise_session"
+# A socket.io polling frame larger than this is refused here, before any replica sees it.
+MAX_SOCKET_FRAME = MAX_BODY
 
 
 @dataclass
@@ -159,6 +174,88 @@ def response_headers(headers: Any) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
 
 
+def json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def read_body(request: web.Request, timeout: float = BODY_TIMEOUT_S) -> bytes:
+    """The whole body, or HTTPRequestTimeout when the client does not send it in time."""
+    try:
+        return await asyncio.wait_for(request.read(), timeout)
+    except asyncio.TimeoutError:
+        raise web.HTTPRequestTimeout(
+            text=json.dumps({"error": f"the request body was not received within {timeout:g} s"}),
+            content_type="application/json",
+        ) from None
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """aiohttp's own 4xx (unknown path, method not allowed, body too large) as JSON."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.content_type == "application/json" or exc.status < 400:
+            raise
+        return json_error(exc.status, exc.reason.lower() if exc.reason else "bad request")
+
+
+REQUEST_TIMEOUT_408 = (
+    b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+    b"Connection: close\r\nContent-Length: 57\r\n\r\n"
+    b'{"error": "the request header was not received in time"}\n'
+)
+
+
+def header_deadline(server: Any, seconds: float) -> None:
+    """Connections to ``server`` (an aiohttp ``web.Server``) that have not sent a whole request
+    header within ``seconds`` get a 408 and are closed (aiohttp waits for ever on a fresh
+    connection; later requests on a kept-alive one are bounded by ``keepalive_timeout``)."""
+    from aiohttp.web_protocol import RequestHandler
+
+    server._stackwise_header_timeout = seconds
+    if getattr(RequestHandler, "_stackwise_patched", False):
+        return
+    made = RequestHandler.connection_made
+
+    def connection_made(self, transport):  # type: ignore[no-untyped-def]
+        made(self, transport)
+        limit = getattr(self._manager, "_stackwise_header_timeout", None)
+        if limit:
+            self._loop.call_later(limit, expire, self)
+
+    def expire(handler) -> None:  # type: ignore[no-untyped-def]
+        if handler._request_count == 0 and handler.transport is not None:
+            handler.transport.write(REQUEST_TIMEOUT_408)
+            handler.force_close()
+
+    RequestHandler.connection_made = connection_made
+    RequestHandler._stackwise_patched = True
+
+
+def valid_action_call(body: bytes, encoding: str | None) -> bool:
+    """Whether a body is an action call as Rasa sends it (a JSON object naming the action, with
+    a tracker object if any); checked only when no action server could answer it."""
+    try:
+        call = decode_body(body, encoding)
+    except zlib.error:  # aiohttp has already inflated a compressed request body
+        try:
+            call = decode_body(body, None)
+        except (ValueError, RecursionError):
+            return False
+    except (ValueError, RecursionError):
+        return False
+    return (
+        isinstance(call, dict)
+        and isinstance(call.get("next_action"), str)
+        and isinstance(call.get("tracker", {}), dict)
+    )
+
+
+def encoding_of(request: web.Request) -> str | None:
+    return request.headers.get("Content-Encoding")
+
+
 def decode_body(body: bytes, encoding: str | None) -> Any:
     if encoding == "deflate":
         body = zlib.decompress(body)
@@ -212,14 +309,16 @@ class Proxy:
                 await session.close()
 
     def actions_app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024**2)
+        # Rasa calls POST /webhook; /health and /actions (the SDK's action list) are for
+        # operators. Anything else: aiohttp's 404 / 405, as JSON.
+        app = web.Application(client_max_size=64 * 1024**2, middlewares=[json_errors])
         app.router.add_get("/health", self.health)
         app.router.add_post("/webhook", self.action_call)
-        app.router.add_route("*", "/{tail:.*}", self.actions_other)
+        app.router.add_get("/actions", self.actions_other)
         return app
 
     def rasa_app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024**2)
+        app = web.Application(client_max_size=64 * 1024**2, middlewares=[json_errors])
         app.router.add_route("*", "/{tail:.*}", self.rasa_request)
         return app
 
@@ -231,7 +330,7 @@ class Proxy:
 
     # -- action servers ----------------------------------------------------------------------
     async def action_call(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        body = await read_body(request, ACTION_BODY_TIMEOUT_S)
         headers = {
             k: v
             for k, v in request.headers.items()
@@ -262,6 +361,8 @@ class Proxy:
                 self.actions.mark(backend, False, describe(exc))
                 logger.error("action server %s died during a call", backend.url)
                 return self.graceful(body, request, UNAVAILABLE_TEXT)
+            if status >= 500 and not valid_action_call(body, encoding_of(request)):
+                return json_error(400, "not an action call: a JSON object with 'next_action'")
             if status >= 500:
                 logger.error(
                     "action server %s failed the call (%s): %s",
@@ -274,16 +375,22 @@ class Proxy:
             if encoding:
                 out_headers["Content-Encoding"] = encoding
             return web.Response(status=status, body=payload, headers=out_headers)
+        if not valid_action_call(body, encoding_of(request)):
+            return json_error(400, "not an action call: a JSON object with 'next_action'")
         logger.error("no action server is reachable; answering with the restart message")
         return self.graceful(body, request, UNAVAILABLE_TEXT)
 
     def graceful(self, body: bytes, request: web.Request, text: str) -> web.Response:
         """A valid action-server response: no events, and `text` once per user turn."""
         try:
-            call = decode_body(body, request.headers.get("Content-Encoding"))
-        except (ValueError, zlib.error):
+            call = decode_body(body, encoding_of(request))
+        except (ValueError, zlib.error, RecursionError):
             call = {}
-        tracker = call.get("tracker") or {}
+        if not isinstance(call, dict):
+            call = {}
+        tracker = call.get("tracker") if isinstance(call.get("tracker"), dict) else {}
+        if not isinstance(tracker.get("latest_message"), dict):
+            tracker = {**tracker, "latest_message": {}}
         latest = tracker.get("latest_message") or {}
         turn = (
             str(call.get("sender_id") or tracker.get("sender_id") or ""),
@@ -300,7 +407,7 @@ class Proxy:
 
     async def actions_other(self, request: web.Request) -> web.StreamResponse:
         return await self.forward(
-            request, self.actions, self.actions.ordered(), await request.read()
+            request, self.actions, self.actions.ordered(), await read_body(request)
         )
 
     # -- Rasa replicas -----------------------------------------------------------------------
@@ -313,13 +420,13 @@ class Proxy:
             # replica that answers 413 and closes while the body is still being sent would look
             # like a replica that died (broken pipe).
             declared = request.content_length or 0
-            body = await request.read() if declared <= MAX_BODY else b""
+            body = await read_body(request) if declared <= MAX_BODY else b""
             if declared > MAX_BODY or len(body) > MAX_BODY:
                 return web.json_response(body_too_large().body(), status=413)
             if "stream" not in request.query:
                 return await self.rest_message(request, body)
         else:
-            body = await request.read()
+            body = await read_body(request)
         match = CONVERSATION_RE.match(path)
         key = match.group(1) if match else None
         return await self.forward(request, self.rasa, self.rasa.ordered(key), body)
@@ -474,11 +581,24 @@ class Proxy:
                 return web.json_response({"code": 1, "message": "Session ID unknown"}, status=400)
             backends = [known[0]]
             self._sids[sid] = (known[0], now)
+        elif request.query.get(SOCKET_SESSION_PARAM):
+            # The widget names its conversation: all its tabs (and its REST fallback) go to the
+            # conversation's replica, whose socket.io room reaches every tab.
+            backends = self.rest_backends(request.query[SOCKET_SESSION_PARAM][:64])
         else:
             backends = self.rasa.ordered()
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self.websocket(request, backends)
-        body = await request.read()
+        if (request.content_length or 0) > MAX_SOCKET_FRAME:
+            # Refused before any replica reads it: the Engine.IO session stays as it was.
+            return json_error(
+                413, f"socket.io frame larger than {MAX_SOCKET_FRAME} bytes; send shorter messages"
+            )
+        body = await read_body(request)
+        if len(body) > MAX_SOCKET_FRAME:
+            return json_error(
+                413, f"socket.io frame larger than {MAX_SOCKET_FRAME} bytes; send shorter messages"
+            )
         assert self.session is not None
         for backend in backends:
             try:
@@ -635,9 +755,13 @@ async def serve(args: argparse.Namespace) -> None:
     sites = [(proxy.actions_app(), args.host, args.actions_port)]
     if args.rasa:
         sites.append((proxy.rasa_app(), args.rasa_host, args.rasa_port))
-    for app, host, port in sites:
-        runner = web.AppRunner(app, access_log=None)
+    for i, (app, host, port) in enumerate(sites):
+        front = i == 1  # the Rasa front is public; the actions front only Rasa's
+        kwargs = {"keepalive_timeout": KEEPALIVE_S} if front else {}
+        runner = web.AppRunner(app, access_log=None, **kwargs)
         await runner.setup()
+        if front:
+            header_deadline(runner.server, HEADER_TIMEOUT_S)
         await web.TCPSite(runner, host, port).start()
         runners.append(runner)
     logger.info(

@@ -20,9 +20,10 @@ def main() -> int:
     sys.argv = ["rasa", *args]
     from rasa.__main__ import main as rasa_main
 
-    from bot.rasa_patches import strict_tracker_store
+    from bot.rasa_patches import harden_http_server, strict_tracker_store
 
     strict_tracker_store()  # a tracker store error is an error, not an empty conversation
+    harden_http_server()  # slow clients cut off, bad API bodies a clear 4xx
 
     from bot.rasa_speedups import (
         cache_action_response_validator,

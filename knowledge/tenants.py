@@ -338,6 +338,44 @@ def valid_anonymous_session_id(session_id: Any) -> bool:
     )
 
 
+# --- anonymous session proof -----------------------------------------------------------------
+
+STOCK_CLIENT_ENV_RE = re.compile(r"^STACKWISE_TENANT_([A-Z0-9_]+)_STOCK_CLIENT_ORIGINS$")
+
+
+def session_secret(session_id: str, env: Mapping[str, str] | None = None) -> str:
+    """The proof that goes with an anonymous session id: issued once, when the web app creates
+    the session (``/api/widget-config``), kept by the widget beside the id, and required to
+    continue the conversation or to get a socket token for it. Derived from the id with a server
+    key, so every process checks it without shared state, and knowing an id alone is worth
+    nothing."""
+    digest = hmac.new(derive_key("anonymous-session", env), session_id.encode(), hashlib.sha256)
+    return digest.hexdigest()[:40]
+
+
+def verify_session_secret(
+    secret: Any, session_id: str, env: Mapping[str, str] | None = None
+) -> bool:
+    return isinstance(secret, str) and hmac.compare_digest(
+        secret.encode("utf-8", "replace"), session_secret(session_id, env).encode()
+    )
+
+
+def stock_client_origins(env: Mapping[str, str] | None = None) -> frozenset[str]:
+    """Origins whose anonymous sessions keep Rasa's own rule (a random id is the bearer), for
+    stock Rasa clients that cannot send a session secret: the per-tenant switch
+    ``STACKWISE_TENANT_<ID>_STOCK_CLIENT_ORIGINS`` (comma-separated origins; unset = off). Never
+    used for signed-in sessions."""
+    env = os.environ if env is None else env
+    return frozenset(
+        norm
+        for name, value in env.items()
+        if STOCK_CLIENT_ENV_RE.match(name)
+        for norm in map(normalize_origin, value.split(","))
+        if norm is not None
+    )
+
+
 # --- signed metadata (web app -> action server) ---------------------------------------------
 
 

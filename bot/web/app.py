@@ -18,12 +18,15 @@ from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
 from sqlalchemy.exc import OperationalError
 
-from bot.web import console
+from bot.web import console, hardening
 from bot.web.guard import (
     MAX_BODY,
+    SECRET_FIELD,
     Guard,
     Refused,
+    check_metadata,
     check_sender,
+    check_session_proof,
     check_text,
     parse_json_object,
 )
@@ -135,6 +138,7 @@ def create_app(services: Services | None = None) -> Sanic:
     app.config.REQUEST_MAX_SIZE = MAX_BODY * 4
     # Sanic's ceiling (default 8 KiB): long ?q= values reach the handler and get a clear 400.
     app.config.REQUEST_MAX_HEADER_SIZE = 16_384
+    hardening.harden(app)  # slow or malformed clients: a fast 400 / 408 (bot/web/hardening.py)
     settings = get_settings()
     guard = Guard.from_settings(settings)
     app.ctx.services = services
@@ -150,7 +154,12 @@ def create_app(services: Services | None = None) -> Sanic:
 
     @app.listener("before_server_start")
     async def _start(app_: Sanic, _loop) -> None:
-        app_.ctx.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        # Connections to Rasa reused for at most 2 s: Rasa's fronts close idle ones after 5-10 s,
+        # and a request sent on a connection being closed would fail as "unreachable".
+        app_.ctx.http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=60),
+            connector=aiohttp.TCPConnector(keepalive_timeout=2.0),
+        )
         await blocking(svc().warm_up)
 
     @app.listener("after_server_stop")
@@ -192,6 +201,12 @@ def create_app(services: Services | None = None) -> Sanic:
     async def _sanic_error(_request: Request, exc: SanicException):
         return _error(getattr(exc, "status_code", 500) or 500, str(exc))
 
+    @app.exception(Exception)
+    async def _internal_error(request: Request, exc: Exception):
+        # Logged here; the client gets no repr, path or traceback.
+        logging.getLogger(__name__).exception("unhandled error on %s", request.path[:200])
+        return _error(500, "internal error; please try again shortly")
+
     @app.exception(OperationalError)
     async def _database_down(_request: Request, exc: OperationalError):
         # The pool reconnects by itself once the database is back (pool_pre_ping).
@@ -204,7 +219,9 @@ def create_app(services: Services | None = None) -> Sanic:
     async def index(_request: Request):
         return await response.file(STATIC / "index.html")
 
-    app.static("/static", str(STATIC), name="static")
+    @app.get("/static/<name:path>")
+    async def static(_request: Request, name: str):
+        return await hardening.static_file(STATIC, name)
 
     @app.get("/healthz")
     async def healthz(_request: Request):
@@ -307,6 +324,7 @@ def create_app(services: Services | None = None) -> Sanic:
         body = _json_body(request) if request.method == "POST" else {}
         portal_token = body.get("token")
         student = None
+        new_secret: str | None = None
         if portal_token:
             if tenant is None:
                 raise BadRequest("a portal token needs a tenant")
@@ -316,9 +334,15 @@ def create_app(services: Services | None = None) -> Sanic:
                 return with_cors(request, _error(401, str(exc)))
             session_id = tenants.student_session_id(tenant.id, student.student_id)
         else:
+            # An existing anonymous session only with its secret (sent in the body, never in a
+            # URL); otherwise a new session, whose secret is issued now and only now.
             session_id = body.get("session_id") or request.args.get("session_id")
-            if not tenants.valid_anonymous_session_id(session_id):
+            if not (
+                tenants.valid_anonymous_session_id(session_id)
+                and tenants.verify_session_secret(body.get(SECRET_FIELD), session_id)
+            ):
                 session_id = uuid.uuid4().hex
+                new_secret = tenants.session_secret(session_id)
         origin = request.headers.get("origin") or own_origin(request)
         sockets = settings.widget_sockets
         metadata = tenants.sign_metadata(
@@ -327,6 +351,7 @@ def create_app(services: Services | None = None) -> Sanic:
         data = {
             "tenant": tenant.public() if tenant else None,
             "session_id": session_id,
+            SECRET_FIELD: new_secret,
             "student": {"name": student.name} if student else None,
             "metadata": {tenants.METADATA_KEY: metadata},
             "metadata_ttl_s": tenants.METADATA_TTL,
@@ -357,19 +382,25 @@ def create_app(services: Services | None = None) -> Sanic:
                 getattr(request.ctx, "client_ip", None) or client_ip(request), sender
             )
             message = check_text(body.get("message"), settings.max_message_chars)
+            meta = check_metadata(body.get("metadata"))
+            secret = body.get(SECRET_FIELD)
+            # The public chat API holds every client to the session rule (no exemption).
+            check_session_proof(sender, metadata=meta, secret=secret)
+            blob = meta.get(tenants.METADATA_KEY) if meta else None
+            if blob is not None:
+                try:
+                    claims = tenants.verify_metadata(blob, sender)
+                except tenants.InvalidToken as exc:
+                    raise Refused(403, f"session not verified: {exc}") from exc
+                if claims.get("tenant") != (tenant.id if tenant else None):
+                    raise Refused(403, "session was issued for another tenant")
         except Refused as exc:
             # The widget on an allowed origin must be able to read why.
             return with_cors(request, _refusal(exc))
         payload: dict[str, Any] = {"sender": sender, "message": message}
-        meta = body.get("metadata")
-        blob = meta.get(tenants.METADATA_KEY) if isinstance(meta, dict) else None
-        if blob is not None or sender.startswith(tenants.STUDENT_SESSION_PREFIX):
-            try:
-                claims = tenants.verify_metadata(blob, sender)
-            except tenants.InvalidToken as exc:
-                return with_cors(request, _error(403, f"session not verified: {exc}"))
-            if claims.get("tenant") != (tenant.id if tenant else None):
-                return with_cors(request, _error(403, "session was issued for another tenant"))
+        if isinstance(secret, str):
+            payload[SECRET_FIELD] = secret
+        if blob is not None:
             payload["metadata"] = {tenants.METADATA_KEY: blob}
         url = f"{settings.rasa_url}/webhooks/rest/webhook"
         try:

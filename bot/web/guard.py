@@ -30,9 +30,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from knowledge import tenants
 from knowledge.config import Security, Settings
 
 MAX_BODY = 64 * 1024
+# The body field (REST, /api/chat) that carries an anonymous session's secret; never stored.
+SECRET_FIELD = "session_secret"
 SENDER_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 SENDER_RULE = "'sender' must be 1-64 characters of letters, digits, '_', '-', '.', ':'"
 # C0 and C1 control characters except tab, newline and carriage return; DEL.
@@ -67,13 +70,37 @@ def body_too_large(limit: int = MAX_BODY) -> Refused:
     return Refused(413, f"request body is larger than {limit} bytes")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_loads(data: bytes | str) -> Any:
+    """``json.loads`` without Python's extensions: ``NaN``, ``Infinity`` and ``-Infinity`` are
+    refused (strict parsers, browsers included, reject them when the tracker API returns them)."""
+    return json.loads(data, parse_constant=_no_constant)
+
+
+def non_finite(value: Any, depth: int = 0) -> bool:
+    """Whether a decoded value holds NaN or an infinity anywhere (socket.io frames are decoded
+    by python-socketio with the standard, lenient ``json``)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if depth > 64:
+        return True
+    if isinstance(value, dict):
+        return any(non_finite(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(non_finite(v, depth + 1) for v in value)
+    return False
+
+
 def parse_json_object(body: bytes | None) -> dict[str, Any]:
     """The request body as a JSON object, or Refused (413 too large, 400 anything else)."""
     body = body or b""
     if len(body) > MAX_BODY:
         raise body_too_large()
     try:
-        data = json.loads(body)
+        data = strict_loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Refused(400, "request body must be valid JSON") from exc
     except RecursionError as exc:
@@ -115,6 +142,41 @@ def check_metadata(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise Refused(400, "'metadata' must be a JSON object")
     return value
+
+
+def check_session_proof(
+    sender: str,
+    *,
+    metadata: Any,
+    secret: Any,
+    exempt: bool = False,
+    origin: str | None = None,
+) -> dict[str, Any] | None:
+    """The one session rule of every channel (REST, socket.io, ``/api/chat``):
+
+    - a signed-in student's session (``st-...``) only with its signed blob (``metadata``
+      ``{"stackwise": ...}``, issued by ``/api/widget-config`` for that id): its claims returned;
+    - an anonymous session only with its session secret (``tenants.session_secret``), unless the
+      client is one of the stack's own (``exempt``: the rate-limit exemption, loopback by
+      default: the web app, the load benchmark, operators' tools) or the request comes from an
+      origin a tenant opened to stock Rasa clients (``tenants.stock_client_origins``).
+
+    Refused(403) otherwise, saying what is missing."""
+    if sender.startswith(tenants.STUDENT_SESSION_PREFIX):
+        blob = metadata.get(tenants.METADATA_KEY) if isinstance(metadata, dict) else None
+        try:
+            return tenants.verify_metadata(blob, sender)
+        except tenants.InvalidToken as exc:
+            raise Refused(403, f"session not verified: {exc}") from exc
+    if exempt or tenants.verify_session_secret(secret, sender):
+        return None
+    if origin and tenants.normalize_origin(origin) in tenants.stock_client_origins():
+        return None
+    raise Refused(
+        403,
+        "this conversation cannot be continued without its session secret; "
+        "start a new conversation",
+    )
 
 
 def printable(text: str, limit: int = 80) -> str:

@@ -3,8 +3,10 @@
 Rasa 3.6's own ``RestInput`` answers 500 to an empty body or a JSON array, 200 with ``[]`` to a
 message that is not a string, files a message without ``sender`` under the shared conversation
 ``default``, lets the client pick ``input_channel``, and takes bodies of any size. This channel
-refuses all of those with a clear 4xx (``bot.web.guard``), caps the body before reading it, and
-applies the per-IP and per-conversation rate limits. Accepted messages go to Rasa exactly as
+refuses all of those with a clear 4xx (``bot.web.guard``), caps the body before reading it,
+applies the per-IP and per-conversation rate limits, and holds every message to the session rule
+(``guard.check_session_proof``: a signed-in session's signed blob, an anonymous session's
+``session_secret``). Accepted messages go to Rasa exactly as
 ``RestInput`` would pass them (``?stream=true`` included).
 
 ``stackwise serve`` swaps ``rest:`` in credentials.yml for this class
@@ -27,11 +29,13 @@ from sanic.request import Request
 
 from bot.web.guard import (
     MAX_BODY,
+    SECRET_FIELD,
     Guard,
     Refused,
     body_too_large,
     check_metadata,
     check_sender,
+    check_session_proof,
     check_text,
     parse_json_object,
     printable,
@@ -85,6 +89,13 @@ class StackwiseRest(RestInput):
                 guard.check_session(ip, sender)
                 text = check_text(body.get("message"), settings.max_message_chars)
                 metadata = check_metadata(body.get("metadata"))
+                check_session_proof(
+                    sender,
+                    metadata=metadata,
+                    secret=body.get(SECRET_FIELD),
+                    exempt=guard.exempt(ip),
+                    origin=request.headers.get("origin"),
+                )
             except Refused as exc:
                 logger.info("REST message refused (%s): %s", exc.status, exc.message)
                 return refusal(exc)

@@ -2,14 +2,20 @@
 
 1. The handshake needs a socket token from the web app (``/api/widget-config`` issues it only to
    allowed origins), and the handshake's ``Origin`` must be the one the token was issued for.
-2. A signed-in student's session id (``st-...``) can only be joined with a token issued for it.
+2. A session id can only be joined with a token issued for it (``/api/widget-config`` issues one
+   for an existing id only with that session's proof: its secret, or a signed-in student's
+   portal sign-in), so a known id alone is worth nothing. Several tabs of one learner each get
+   a token for the same id and share its room: every tab gets every reply. An origin a tenant
+   opened to stock Rasa clients (``tenants.stock_client_origins``) may connect without a token
+   and use any anonymous id (Rasa's own rule), never a signed-in student's.
 3. Custom payloads (credential cards) are sent as ``{"custom": {...}}``; Rasa's channel passes
    them to ``sio.emit(**payload)``, which fails for any payload without a ``data`` key.
 4. Messages are checked like the REST channel's (``bot.web.guard``: type, length, control
    characters; per-IP and per-conversation rate limits, handshakes count against the IP). A
    refused message is answered with a ``stackwise_error`` event ``{"error", "status",
-   "retry_after_s"}`` instead of being cut or dropped silently; frames over ``MAX_BODY`` bytes
-   close the connection (engine.io's limit).
+   "retry_after_s"}`` instead of being cut or dropped silently; NaN / Infinity and a
+   ``metadata`` that is not an object are refused the same way (400); frames over ``MAX_BODY``
+   bytes close the connection (engine.io's limit).
 
 Used by ``stackwise serve`` (see ``bot.supervisor.runtime_credentials``); in credentials.yml it is
 ``bot.web.socket_channel.StackwiseSocketIO`` with the same settings as ``socketio``.
@@ -17,7 +23,6 @@ Used by ``stackwise serve`` (see ``bot.supervisor.runtime_credentials``); in cre
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,12 +35,14 @@ from sanic.request import Request
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
-from bot.web.guard import MAX_BODY, Guard, Refused, check_text
+from bot.web.guard import MAX_BODY, Guard, Refused, check_text, non_finite, strict_loads
 from knowledge.config import get_settings
 from knowledge.tenants import (
     SESSION_ID_RE,
     STUDENT_SESSION_PREFIX,
     InvalidToken,
+    normalize_origin,
+    stock_client_origins,
     verify_socket_token,
 )
 
@@ -89,8 +96,12 @@ class StackwiseSocketIO(SocketIOInput):
             except Refused as exc:
                 raise SocketRefused(exc.message, exc.body()) from exc
             token = (auth or {}).get("token") if isinstance(auth, dict) else None
+            origin = environ.get("HTTP_ORIGIN")
             try:
-                claims_by_sid[sid] = verify_socket_token(token, environ.get("HTTP_ORIGIN"))
+                if token is None and normalize_origin(origin) in stock_client_origins():
+                    claims_by_sid[sid] = {"origin": normalize_origin(origin), "stock": True}
+                else:
+                    claims_by_sid[sid] = verify_socket_token(token, origin)
             except InvalidToken as exc:
                 logger.info("socket.io handshake refused: %s", exc)
                 return False
@@ -105,14 +116,16 @@ class StackwiseSocketIO(SocketIOInput):
         def allowed_session(sid: str, session_id: Any) -> bool:
             if not isinstance(session_id, str) or not SESSION_ID_RE.match(session_id):
                 return False
-            if session_id.startswith(STUDENT_SESSION_PREFIX):
-                return claims_by_sid.get(sid, {}).get("sid") == session_id
-            return True
+            claims = claims_by_sid.get(sid, {})
+            if claims.get("stock"):
+                return not session_id.startswith(STUDENT_SESSION_PREFIX)
+            return claims.get("sid") == session_id
 
         @sio.on("session_request", namespace=ns)
         async def session_request(sid: str, data: Any = None) -> None:
             data = data if isinstance(data, dict) else {}
-            session_id = data.get("session_id") or uuid.uuid4().hex
+            claims = claims_by_sid.get(sid, {})
+            session_id = data.get("session_id") or claims.get("sid") or uuid.uuid4().hex
             if not allowed_session(sid, session_id):
                 await sio.emit("session_error", "session id refused", room=sid)
                 return
@@ -129,6 +142,9 @@ class StackwiseSocketIO(SocketIOInput):
             if not isinstance(data, dict):
                 await refuse(sid, Refused(400, "a message must be a JSON object"))
                 return
+            if non_finite(data):
+                await refuse(sid, Refused(400, "a message must be valid JSON (no NaN or Infinity)"))
+                return
             if self.session_persistence:
                 sender_id = data.get("session_id")
                 if not sender_id or not allowed_session(sid, sender_id):
@@ -144,20 +160,21 @@ class StackwiseSocketIO(SocketIOInput):
             except Refused as exc:
                 await refuse(sid, exc)
                 return
-            metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):
+            metadata = data.get(self.metadata_key)
+            if isinstance(metadata, str):  # as Rasa's channel: metadata may come as JSON text
                 try:
-                    metadata = json.loads(metadata)
-                except ValueError:
-                    metadata = {}
-            if not isinstance(metadata, dict):
-                metadata = {}
+                    metadata = strict_loads(metadata)
+                except (ValueError, RecursionError):
+                    metadata = ""
+            if metadata is not None and not isinstance(metadata, dict):
+                await refuse(sid, Refused(400, "'metadata' must be a JSON object"))
+                return
             message = UserMessage(
                 text,
                 StackwiseSocketIOOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),
-                metadata=metadata,
+                metadata=metadata or {},
             )
             await on_new_message(message)
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.web.guard import Guard, Refused
+from bot.web.hardening import static_file
 from knowledge import accounts, tenants
 from knowledge.intake import STATUSES, IntakeRecordRow, ensure_schema
 
@@ -144,7 +145,9 @@ def register(
     client_ip: Callable[[Request], str],
     rasa_token: str | None = None,
 ) -> None:
-    app.static("/console/static", str(HERE / "static"), name="console_static")
+    @app.get("/console/static/<name:path>")
+    async def console_static(_request: Request, name: str):
+        return await static_file(HERE / "static", name)
 
     def render(name: str, status: int = 200, **ctx: Any) -> response.HTTPResponse:
         html = templates.get_template(name).render(**ctx)

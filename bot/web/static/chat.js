@@ -5,12 +5,28 @@
   const log = document.getElementById("log");
   const form = document.getElementById("composer");
   const input = document.getElementById("message");
-  const KEY = "stackwise.sender";
-  let sender = localStorage.getItem(KEY);
-  if (!sender) {
-    sender = "web-" + (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
-    localStorage.setItem(KEY, sender);
+  // The conversation: an id and its secret, issued once by /api/widget-config (the secret is
+  // the proof that continues it; a known id alone is refused).
+  const KEY = "stackwise.session";
+  let session = null;
+  try { session = JSON.parse(localStorage.getItem(KEY) || "null"); } catch (e) { session = null; }
+
+  async function ensureSession() {
+    const known = session && session.id ? { session_id: session.id, session_secret: session.secret } : {};
+    const r = await fetch("/api/widget-config", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(known),
+    });
+    if (!r.ok) throw new Error("config " + r.status);
+    const cfg = await r.json();
+    if (!session || cfg.session_id !== session.id) {
+      session = { id: cfg.session_id, secret: cfg.session_secret };
+      try { localStorage.setItem(KEY, JSON.stringify(session)); } catch (e) { /* blocked */ }
+    }
+    session.metadata = cfg.metadata;
   }
+  const ready = ensureSession();
 
   function appendText(parent, text) {
     const urlRe = /https?:\/\/[^\s)]+/g;
@@ -81,10 +97,13 @@
   async function send(message, shown, typed) {
     bubble("user", shown || message);
     try {
+      await ready;
       const r = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender, message }),
+        body: JSON.stringify({
+          sender: session.id, message, session_secret: session.secret, metadata: session.metadata,
+        }),
       });
       const data = await r.json().catch(() => ({}));
       if (!r.ok) {

@@ -203,6 +203,8 @@
     // ---- state ----
     var cfg = null;
     var sessionId = load("sid", null);
+    // The session's proof, issued once by /api/widget-config when it created the session.
+    var sessionSecret = load("secret", null);
     var history = [];
     var sock = null;
     var backoff = 1000;
@@ -343,7 +345,7 @@
       return fetch(url, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: sessionId, message: text, metadata: cfg && cfg.metadata }),
+        body: JSON.stringify({ sender: sessionId, message: text, metadata: cfg && cfg.metadata, session_secret: sessionSecret }),
       }).then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (data) {
           if (r.status >= 400 && r.status < 500 && typeof data.error === "string") {
@@ -363,7 +365,9 @@
     function connectSocket() {
       clearTimeout(reconnectTimer);
       if (!cfg || !cfg.socket || !window.WebSocket || sock) return;
-      var url = cfg.socket.url.replace(/^http/, "ws") + cfg.socket.path + "/?EIO=4&transport=websocket";
+      // stackwise_session: the proxy sends every tab of this conversation to the same server.
+      var url = cfg.socket.url.replace(/^http/, "ws") + cfg.socket.path + "/?EIO=4&transport=websocket" +
+        "&stackwise_session=" + encodeURIComponent(sessionId || "");
       var ws;
       try { ws = new WebSocket(url); } catch (e) { scheduleReconnect(); return; }
       var s = { ws: ws, ready: false };
@@ -423,15 +427,15 @@
     // ---- config ----
     function loadConfig() {
       var url = BASE + "/api/widget-config" + (TENANT ? "?tenant=" + encodeURIComponent(TENANT) : "");
-      var opts = PORTAL_TOKEN
-        ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: PORTAL_TOKEN }) }
-        : { method: "GET" };
-      if (!PORTAL_TOKEN) url += (TENANT ? "&" : "?") + "session_id=" + encodeURIComponent(sessionId || "");
+      // POST: the session secret never goes into a URL.
+      var body = PORTAL_TOKEN ? { token: PORTAL_TOKEN } : { session_id: sessionId, session_secret: sessionSecret };
+      var opts = { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
       return fetch(url, opts).then(function (r) {
         if (!r.ok) throw new Error("config " + r.status);
         return r.json();
       }).then(function (c) {
         cfg = c;
+        if (c.session_secret && !PORTAL_TOKEN) { sessionSecret = c.session_secret; save("secret", sessionSecret); }
         if (c.session_id !== sessionId) {
           sessionId = c.session_id;
           if (!PORTAL_TOKEN) save("sid", sessionId);
