@@ -19,6 +19,7 @@ from knowledge import schema
 from knowledge.config import Settings
 from knowledge.embed import EmbeddingCache, Encoder
 from knowledge.index import make_index, save_index
+from knowledge.sources.careeronestop import certification_text_of
 
 _TOKEN = re.compile(r"[a-z0-9+#]+")
 
@@ -71,6 +72,13 @@ def load_documents(engine: Engine) -> list[CredentialDoc]:
             skills = sorted(c.skills, key=lambda cs: -cs.weight)
             stated = [co for co in c.occupations if co.stated is not False]
             occs = [co.occupation.title for co in stated]
+            if c.source == "careeronestop":
+                # The same text the build encoded for its occupation links (one encoding).
+                text = certification_text_of(c.name, c.acronym, c.provider.name, c.description)
+            else:
+                text = compose_text(
+                    c.name, c.provider.name, c.description, [cs.skill.label for cs in skills], occs
+                )
             docs.append(
                 CredentialDoc(
                     num=c.num,
@@ -81,13 +89,7 @@ def load_documents(engine: Engine) -> list[CredentialDoc]:
                     skill_ids=tuple(cs.skill_id for cs in skills),
                     skill_labels=tuple(cs.skill.label for cs in skills),
                     occupation_codes=tuple(co.code for co in stated),
-                    text=compose_text(
-                        c.name,
-                        c.provider.name,
-                        c.description,
-                        [cs.skill.label for cs in skills],
-                        occs,
-                    ),
+                    text=text,
                 )
             )
         programs = s.scalars(

@@ -36,10 +36,11 @@ def built(settings):
     from knowledge.documents import build_credential_index
     from knowledge.embed import export_onnx, probes_path_for
 
-    cached = REPO / "var" / "embeddings.npz"
-    if cached.exists():  # re-use vectors from `make build`: only changed texts are re-embedded
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy(cached, settings.var_dir / "embeddings.npz")
+    for name in ("embeddings.npz", "embeddings-occupations.npz"):
+        cached = REPO / "var" / name
+        if cached.exists():  # re-use vectors from `make build`: only changed texts are re-embedded
+            settings.var_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy(cached, settings.var_dir / name)
     onnx = settings.onnx_encoder_path
     if onnx is not None:  # the encoder's ONNX export, as `stackwise build` writes it
         exported = REPO / "var" / "encoder" / onnx.name

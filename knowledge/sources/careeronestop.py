@@ -527,10 +527,18 @@ MAX_TECHNOLOGY = 12  # MiniLM reads 256 tokens: the title and description come f
 
 def certification_text(cert: CertificationRecord) -> str:
     """The certification side of the occupation links: name, acronym, org, description."""
-    head = cert.name + (f" ({cert.acronym})" if cert.acronym else "")
-    parts = [f"{head}, from {cert.org_name}."]
-    if cert.description:
-        parts.append(cert.description)
+    return certification_text_of(cert.name, cert.acronym, cert.org_name, cert.description)
+
+
+def certification_text_of(
+    name: str, acronym: str | None, org_name: str, description: str | None
+) -> str:
+    """Also a certification's search document (knowledge/documents.py), so the build encodes
+    each certification once for both its occupation links and the index."""
+    head = name + (f" ({acronym})" if acronym else "")
+    parts = [f"{head}, from {org_name}."]
+    if description:
+        parts.append(description)
     return " ".join(parts)
 
 
