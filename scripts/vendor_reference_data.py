@@ -46,6 +46,12 @@ ONET = {
         None,
     ),
 }
+# Catalog sources and the CIP-SOC crosswalk: copied whole and unchanged (knowledge/sources/).
+UNCHANGED = [
+    "texas-etpl-2024/statewide_etpl_2024-03-20.tsv",
+    "careeronestop-certifications/certification_finder.tsv",
+    "nces-cip-soc-2020/cip2020_soc2018_crosswalk.csv",
+]
 BLS_COLUMNS = ["AREA", "NAICS", "OCC_CODE", "OCC_TITLE", "O_GROUP", "TOT_EMP", "A_MEDIAN", "H_MEDIAN"]
 
 
@@ -82,6 +88,10 @@ def main() -> None:
     for path in sorted((SRC / "esco-1.2.0").glob("*Collection_en.csv")):
         shutil.copy(path, DST / "esco-1.2.0" / path.name)
         print(f"esco-1.2.0/{path.name}: copied")
+    for name in UNCHANGED:
+        (DST / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SRC / name, DST / name)
+        print(f"{name}: copied")
 
 
 if __name__ == "__main__":
