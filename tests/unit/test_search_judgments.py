@@ -237,7 +237,8 @@ def _git(*args: str) -> str:
 
 def test_existing_queries_are_unchanged():
     """The id-judged queries of the last committed version without rules are all still here,
-    with the same judgments and no rules added."""
+    with the same text and id judgments. Rules and tags may be added to them (they were, later,
+    for the catalog at scale), but a changed q or relevant map would rewrite history."""
     try:
         commits = _git("log", "--format=%H", "--", "bench/data/search_queries.yaml").split()
         versions = (
@@ -251,7 +252,6 @@ def test_existing_queries_are_unchanged():
     for b in before:
         assert b["q"] in now, b["q"]
         assert dict(now[b["q"]].relevant) == b["relevant"], b["q"]
-        assert not now[b["q"]].rules and not now[b["q"]].tags, b["q"]
     # And they come first, in their order, so older results stay comparable.
     assert [q.q for q in queries()[: len(before)]] == [b["q"] for b in before]
 
