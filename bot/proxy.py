@@ -361,7 +361,10 @@ class Proxy:
                 self.actions.mark(backend, False, describe(exc))
                 logger.error("action server %s died during a call", backend.url)
                 return self.graceful(body, request, UNAVAILABLE_TEXT)
-            if status >= 500 and not valid_action_call(body, encoding_of(request)):
+            # Rasa SDK answers some bodies that are not action calls with 200 `null` or a 500:
+            # checked (decoded) only then, so a well-formed call costs no extra parse here.
+            odd = status >= 500 or (not encoding and not payload.lstrip().startswith(b"{"))
+            if odd and not valid_action_call(body, encoding_of(request)):
                 return json_error(400, "not an action call: a JSON object with 'next_action'")
             if status >= 500:
                 logger.error(

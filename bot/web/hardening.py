@@ -60,6 +60,7 @@ def harden(
     refuse_non_http_bytes()
     app.config.REQUEST_TIMEOUT = header_timeout
     app.config.KEEP_ALIVE_TIMEOUT = keep_alive
+    app.config.FALLBACK_ERROR_FORMAT = "json"  # Sanic's own 404 / 405 / 408 as JSON, not HTML
 
     @app.signal("http.lifecycle.request")
     async def _check_head(request: Any) -> None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+
 import pytest
 
 from bot.supervisor import Ports, Stack, free_port
 from bot.training import model_path
+
+# One server key for the stack and the tests, so tests can hold sessions' proofs
+# (tenants.session_secret) as the web app issues them.
+os.environ.setdefault("STACKWISE_SECRET_KEY", secrets.token_hex(32))
 
 
 @pytest.fixture(scope="session")

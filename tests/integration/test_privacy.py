@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import func, insert, select
 
+from knowledge import tenants
 from knowledge.db import make_engine
 from knowledge.intake import IntakeRecord, list_intakes, save_intake
 from knowledge.privacy import EVENTS
@@ -139,7 +140,15 @@ def test_no_personal_data_in_logs(stack, settings):
     web = f"http://127.0.0.1:{stack.ports.web}"
     web_sender = f"web-{uuid.uuid4().hex[:12]}"
     for text in ("hi", f"I am {name} ({email}) and I know Excel", "I want to be a nurse"):
-        r = httpx.post(f"{web}/api/chat", json={"sender": web_sender, "message": text}, timeout=60)
+        r = httpx.post(
+            f"{web}/api/chat",
+            json={
+                "sender": web_sender,
+                "message": text,
+                "session_secret": tenants.session_secret(web_sender),
+            },
+            timeout=60,
+        )
         assert r.status_code == 200, r.text
     r = httpx.get(f"{web}/api/credentials/search", params={"q": f"{email} {name}"}, timeout=60)
     assert r.status_code in (200, 400), r.text

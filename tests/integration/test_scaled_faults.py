@@ -40,6 +40,7 @@ from bot.proxy import UNAVAILABLE_TEXT
 from bot.scaled import prepare
 from bot.supervisor import Ports, Stack, free_port
 from knowledge import index as kindex
+from knowledge import tenants
 from knowledge.config import Scaling
 from tests.integration.chat import Chat
 from tests.integration.faults import TcpForwarder
@@ -145,7 +146,11 @@ def test_scaled_stack_runs_two_of_each_behind_the_proxy(scaled):
     # Through the web app (which reaches Rasa through the proxy).
     r = httpx.post(
         f"http://127.0.0.1:{scaled.ports.web}/api/chat",
-        json={"sender": "scaled-web-1", "message": "hi"},
+        json={
+            "sender": "scaled-web-1",
+            "message": "hi",
+            "session_secret": tenants.session_secret("scaled-web-1"),
+        },
         timeout=60,
     )
     assert r.status_code == 200 and r.json()["messages"], r.text

@@ -9,6 +9,7 @@ import uuid
 import httpx
 import pytest
 
+from knowledge import tenants
 from tests.integration.chat import Chat
 
 pytestmark = pytest.mark.integration
@@ -64,7 +65,15 @@ def test_slice_through_the_web_app(stack):
     sender = f"web-{uuid.uuid4().hex[:8]}"
 
     def chat(message: str) -> list[dict]:
-        r = httpx.post(base + "/api/chat", json={"sender": sender, "message": message}, timeout=60)
+        r = httpx.post(
+            base + "/api/chat",
+            json={
+                "sender": sender,
+                "message": message,
+                "session_secret": tenants.session_secret(sender),
+            },
+            timeout=60,
+        )
         assert r.status_code == 200, r.text
         return r.json()["messages"]
 
