@@ -465,7 +465,8 @@ def test_everything_still_works_after_the_fuzzing(stack, rasa, web, sock, accept
     assert isinstance(stored["constraints"] or {}, dict)
     assert hostile in user_texts(rasa, chat.sender)
 
-    r = web.post("/api/chat", json={"sender": "fuzz-after", "message": "hello"})
+    after = {"sender": "fuzz-after", "session_secret": tenants.session_secret("fuzz-after")}
+    r = web.post("/api/chat", json={**after, "message": "hello"})
     assert r.status_code == 200 and r.json()["messages"]
     reply = sock.send({"message": "hello", "session_id": sock.session_id}, "bot_uttered")
     assert reply.get("text")
