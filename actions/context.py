@@ -9,7 +9,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.references import Candidate, resolve_reference
-from knowledge import constraints
+from knowledge import catalog_links, constraints
 from knowledge.recommend import SearchFilters
 from knowledge.services import Services, get_services
 
@@ -37,6 +37,10 @@ INTERRUPTIONS = frozenset(
         "ask_shorter",
         "ask_skill_gap",
         "ask_occupation_facts",
+        "ask_location",
+        "ask_programs_for_credential",
+        "ask_financial_aid",
+        "inform_place",
         "nlu_fallback",
     }
 )
@@ -80,9 +84,17 @@ def filters_from_slots(tracker: Tracker) -> SearchFilters:
     budget = tracker.get_slot("budget")
     max_cost = float(budget) if budget not in (None, constraints.NO_LIMIT) else None
     fmt = tracker.get_slot("format")
+    place = tracker.get_slot("place")
+    near = (
+        (float(place["lat"]), float(place["lon"]))
+        if isinstance(place, dict) and place.get("lat") is not None
+        else None
+    )
+    # Programs near the place (default radius) or online; credentials are not bound to a place.
     return SearchFilters(
         max_cost=max_cost,
         format=fmt if fmt in ("online", "in_person", "hybrid") else None,
+        near=near,
     )
 
 
@@ -107,3 +119,26 @@ def referenced_credential(tracker: Tracker) -> str | None:
         return chosen
     named = services().search.find_by_name(text) if text and not text.startswith("/") else None
     return named or tracker.get_slot("focus_credential")
+
+
+_SOURCE_DATES: dict[str, str | None] = {}
+
+
+def source_dates() -> dict[str, str | None]:
+    """Each catalog source's as-of date (ISO), read once per process: the DB is rebuilt only
+    with a restart of the action server."""
+    if not _SOURCE_DATES:
+        found = catalog_links.source_dates(services().engine)
+        _SOURCE_DATES.update({k: v.isoformat() if v else None for k, v in found.items()})
+    return _SOURCE_DATES
+
+
+def goal_is_stated(record_id: str, kind: str, goal_code: str | None) -> bool | None:
+    """Whether the record's link to the learner's goal is stated (True) or inferred (False);
+    None when it has no link to the goal."""
+    if not goal_code:
+        return None
+    for link in catalog_links.occupation_links(services().engine, record_id, kind):
+        if link.code == goal_code:
+            return link.stated
+    return None

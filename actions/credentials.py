@@ -8,8 +8,19 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import candidates, hours, money, referenced_credential, services
+from actions.context import (
+    candidates,
+    hours,
+    money,
+    referenced_credential,
+    services,
+    source_dates,
+)
+from actions.facts_text import occupation_text, record_line, source_line
+from actions.place import place_slot
+from actions.programs import nearest
 from actions.references import resolve_pair
+from knowledge.catalog_links import occupation_links
 
 _DELIVERY = {
     "online_self_paced": "online, self-paced",
@@ -46,6 +57,19 @@ class ActionCredentialDetails(Action):
                 text="Which credential do you mean? You can name it, or pick one from my suggestions."
             )
             return []
+        jobs = occupation_text(occupation_links(services().engine, chosen, f.get("kind", "")))
+        if f.get("kind") == "program":
+            miles, label = nearest(f, place_slot(tracker))
+            lines = [record_line(f, miles=miles, place=label, source_dates=source_dates())]
+            if jobs:
+                lines.append(jobs)
+            if f.get("credential_name"):
+                lines.append(f"- Leads to: {f['credential_name']}")
+            if f.get("prerequisites"):
+                lines.append(f"- Before you start: {f['prerequisites']}")
+            lines.append(f"- More: {f['url']}")
+            dispatcher.utter_message(text="\n".join(lines))
+            return [SlotSet("focus_credential", chosen)]
         weeks = f" over about {f['weeks']:g} weeks" if f["weeks"] is not None else ""
         lines = [
             f"{f['name']} ({f['provider']})",
@@ -55,8 +79,11 @@ class ActionCredentialDetails(Action):
             f"- Format: {_formats(f)}",
             f"- Level: {f['level'] or 'not recorded'}",
             f"- College credit: {_credit(f)}",
-            f"- More: {f['url']} (recorded {f['recorded']})",
+            f"- More: {f['url']}",
         ]
+        if jobs:
+            lines.insert(1, jobs)
+        lines.append(source_line(f, source_dates()))
         dispatcher.utter_message(text="\n".join(lines))
         return [SlotSet("focus_credential", chosen)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -11,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.context import join_labels, services, slot_list
 from actions.domain_file import domain_or_file
 from knowledge import constraints
+from knowledge.places import find_place
 
 _MAX_GOAL_CHARS = 200
 
@@ -31,6 +33,20 @@ def _text(tracker: Tracker) -> str:
 def _entity_or_text(slot_value: Any, tracker: Tracker) -> str:
     """The raw value to parse: the slot candidate, or the whole message if it came from text."""
     return str(slot_value) if slot_value is not None else _text(tracker)
+
+
+_PLACE_CUE = re.compile(r"\b(?:near|in|around|close to|by|from|at)\s*$", re.IGNORECASE)
+
+
+def without_place(text: str) -> str:
+    """The goal without its place ("welding near San Antonio" -> "welding"): the place goes
+    to the `place` slot (actions/place.py), and would only confuse the occupation match."""
+    mention = find_place(text)
+    if mention is None:
+        return text
+    before = _PLACE_CUE.sub("", text[: mention.start]).rstrip(" ,")
+    rest = (before + " " + text[mention.end :].lstrip(" ,")).strip()
+    return rest or text
 
 
 class ValidateIntakeForm(FormValidationAction):
@@ -75,7 +91,7 @@ class ValidateIntakeForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        text = str(slot_value or "").strip()[:_MAX_GOAL_CHARS]
+        text = without_place(str(slot_value or "")).strip()[:_MAX_GOAL_CHARS]
         match = services().occupations.best(text) if text else None
         if match is None:
             dispatcher.utter_message(

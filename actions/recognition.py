@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import referenced_credential, services
+from actions.facts_text import source_line
 
 
 class ActionRecognition(Action):
@@ -25,14 +26,31 @@ class ActionRecognition(Action):
                 text="Which credential do you mean? You can name it, or pick one from my suggestions."
             )
             return []
+        lead = ""
+        if facts.get("kind") == "program":
+            # A program is recognized through the credential it leads to.
+            cred_id = facts.get("credential_id")
+            cred = services().search.facts([cred_id]).get(cred_id) if cred_id else None
+            if cred is None:
+                named = facts.get("credential_name")
+                dispatcher.utter_message(
+                    text=f"{facts['name']} ({facts['provider']}) is a training program"
+                    + (f" that says it leads to {named}" if named else "")
+                    + ". I have no employer recognition on record for it. "
+                    + source_line(facts)
+                )
+                return [SlotSet("focus_credential", chosen)]
+            lead = f"{facts['name']} prepares you for {cred['name']}. "
+            facts = cred
         recs = facts["recognition"]
         if not recs:
             dispatcher.utter_message(
-                text=f"I have no recorded employer recognition for {facts['name']}. That doesn't mean employers "
+                text=lead
+                + f"I have no recorded employer recognition for {facts['name']}. That doesn't mean employers "
                 "ignore it: search job ads for its name to see how often it's asked for."
             )
         else:
-            lines = [f"Who recognizes {facts['name']}:"]
+            lines = [lead + f"Who recognizes {facts['name']}:"]
             for r in recs[:4]:
                 lines.append(f"- {r['by']}: {r['evidence']} Source: {r['source']}")
             dispatcher.utter_message(text="\n".join(lines))

@@ -10,8 +10,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import filters_from_slots, hours, money, services, slot_list
+from actions.context import (
+    filters_from_slots,
+    goal_is_stated,
+    money,
+    services,
+    slot_list,
+    source_dates,
+)
+from actions.facts_text import record_line
 from actions.handoff import intake_record
+from actions.place import place_note, place_slot
 from knowledge.intake import upsert_intake
 from knowledge.recommend import MAX_K, InvalidQuery, SearchFilters, SearchResult
 
@@ -23,8 +32,9 @@ FOLLOW_UPS = [
 ]
 
 
-def reason(r: SearchResult) -> str:
-    """One short line: why this credential, from the ranker's `why` facts."""
+def reason(r: SearchResult, goal_stated: bool | None = True) -> str:
+    """One short line: why this credential, from the ranker's `why` facts. A link to the goal
+    that we inferred (``goal_stated`` False) is "related to", never "prepares you for"."""
     why = r.why
     bits = []
     if why.get("gaps_closed"):
@@ -32,7 +42,7 @@ def reason(r: SearchResult) -> str:
     elif why.get("matched_skills"):
         bits.append("builds on your " + ", ".join(why["matched_skills"][:2]))
     if why.get("prepares_for_goal"):
-        bits.append("prepares you for this job")
+        bits.append("prepares you for this job" if goal_stated else "related to this job")
     if why.get("credit"):
         bits.append("has a college credit recommendation")
     if why.get("recognition"):
@@ -40,7 +50,7 @@ def reason(r: SearchResult) -> str:
     return "; ".join(bits[:3])
 
 
-def card(r: SearchResult) -> dict[str, Any]:
+def card(r: SearchResult, f: dict[str, Any] | None = None) -> dict[str, Any]:
     credit_hours = [
         c["semester_hours"] for c in r.why.get("credit", []) if c["semester_hours"] is not None
     ]
@@ -56,6 +66,15 @@ def card(r: SearchResult) -> dict[str, Any]:
         "credit_recommended": bool(r.why.get("credit")),
         "recognized": bool(r.why.get("recognition")),
         "url": r.url,
+        # Catalog facts (the widget reads the fields above and ignores these until it shows them).
+        "kind": r.kind,
+        "miles": r.miles,
+        "place": r.place,
+        "source": (f or {}).get("source"),
+        "as_of": (f or {}).get("as_of"),
+        "verified": bool((f or {}).get("verified")),
+        "weeks": (f or {}).get("weeks"),
+        "pell_eligible": (f or {}).get("pell_eligible"),
     }
 
 
@@ -112,18 +131,29 @@ def present(
     head: str,
     filled: bool,
 ) -> list[dict[str, Any]]:
+    facts = services().search.facts([r.id for r in results])
+    dates = source_dates()
+    goal_code = tracker.get_slot("goal_code")
     lines = [head]
     for i, r in enumerate(results, 1):
-        why = reason(r)
-        lines.append(
-            f"{i}. {r.name} ({r.provider}): {money(r.cost_usd, r.cost_note)}, {hours(r.hours)}"
-            + (f". {why}." if why else ".")
-        )
-    if filled:
+        f = facts[r.id]
+        why = reason(r, goal_is_stated(r.id, r.kind, goal_code) if goal_code else True)
+        line = record_line(f, miles=r.miles, place=r.place, source_dates=dates)
+        lines.append(f"{i}. {line}" + (f" Why: {why}." if why else ""))
+    if filled and filters_from_slots(tracker).max_cost is not None:
         lines.append("Some costs are not recorded: check the price before you enroll.")
+    place = place_slot(tracker)
+    note = place_note(place)
+    if note:
+        lines.append(note)
+    elif place is None and any(r.kind == "program" for r in results):
+        lines.append("Tell me your city or ZIP code and I'll show the programs near you first.")
     dispatcher.utter_message(text="\n".join(lines), buttons=FOLLOW_UPS)
     dispatcher.utter_message(
-        json_message={"type": "credential_cards", "cards": [card(r) for r in results]}
+        json_message={
+            "type": "credential_cards",
+            "cards": [card(r, facts.get(r.id)) for r in results],
+        }
     )
     shown = slot_list(tracker, "shown_credentials")
     shown += [r.id for r in results if r.id not in shown]
@@ -132,6 +162,30 @@ def present(
         SlotSet("shown_credentials", shown),
         SlotSet("focus_credential", results[0].id),
     ]
+
+
+def recommend_head(tracker: Tracker, results: list[SearchResult]) -> str:
+    goal = tracker.get_slot("goal")
+    # Say which delivery format the list is limited to (it may have just changed).
+    kind = {"online": "online ", "in_person": "in-person ", "hybrid": "hybrid "}.get(
+        filters_from_slots(tracker).format or "", ""
+    )
+    place = place_slot(tracker)
+    near = f" near {place['name']}" if place and place.get("state") == "TX" else ""
+    return (
+        f"Here are {len(results)} {kind}options for your goal ({goal}){near}:"
+        if goal
+        else f"Here are some {kind}options{near}:"
+    )
+
+
+def recommend_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """The same question again with the learner's current limits and place (after a new place)."""
+    results, filled = run_search(tracker, filters_from_slots(tracker))
+    if not results:
+        dispatcher.utter_message(text="I couldn't find options that fit all of that there.")
+        return []
+    return present(dispatcher, tracker, results, recommend_head(tracker, results), filled)
 
 
 class ActionRecommend(Action):
@@ -147,17 +201,7 @@ class ActionRecommend(Action):
                 text='I couldn\'t find a credential that fits all of that. Try a bigger budget, or say "either" for the format.'
             )
             return []
-        goal = tracker.get_slot("goal")
-        # Say which delivery format the list is limited to (it may have just changed).
-        kind = {"online": "online ", "in_person": "in-person ", "hybrid": "hybrid "}.get(
-            filters_from_slots(tracker).format or "", ""
-        )
-        head = (
-            f"Here are {len(results)} {kind}options for your goal ({goal}):"
-            if goal
-            else f"Here are some {kind}options:"
-        )
-        events = present(dispatcher, tracker, results, head, filled)
+        events = present(dispatcher, tracker, results, recommend_head(tracker, results), filled)
         # A completed intake goes to the adviser queue (updated, not duplicated, on re-runs).
         record = intake_record(
             tracker, "completed_intake", [{"id": r.id, "name": r.name} for r in results]

@@ -10,6 +10,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import hours, money, referenced_credential, services, slot_list
+from actions.facts_text import ladder_text
+from knowledge.catalog_links import ladder_targets
 from knowledge.pathways import DegreeCredit, StackPlan, degree_credit, stack_plan
 
 ASK_WHICH = "Which credential do you mean? Tell me the job you want first and I'll suggest some."
@@ -107,6 +109,13 @@ class ActionDegreeCredit(Action):
             dispatcher.utter_message(text=ASK_WHICH)
             return []
         svc = services()
+        f = svc.search.facts([chosen]).get(chosen)
+        if f is not None and f.get("kind") == "program":
+            # A program's way into a degree is its ladder at the same provider (from the data).
+            targets = [t for t, _ in ladder_targets(svc.engine, chosen)]
+            found = svc.search.facts(targets)
+            dispatcher.utter_message(text=ladder_text(f, [found[t] for t in targets if t in found]))
+            return [SlotSet("focus_credential", chosen)]
         dc = degree_credit(
             svc.engine, chosen, institution=tracker.get_slot("tenant"), facts_for=svc.search.facts
         )
