@@ -447,6 +447,7 @@ class GoalUnderstanding:
         n = len(self._titles) or 1
         self._postings = dict(postings)
         self._idf = {t: math.log(n / len(ids)) + 1.0 for t, ids in postings.items()}
+        self._common = {t: set(ids) for t, ids in postings.items() if len(ids) > 1000}
         self._tw = [sum(self._idf[t] for t in set(toks)) for _, _, toks in self._titles]
         self._max_use = {
             t: max(self._use[self._titles[i][0]][t] for i in ids) for t, ids in postings.items()
@@ -535,8 +536,15 @@ class GoalUnderstanding:
         if not q:
             return []
         inter: dict[int, float] = defaultdict(float)
-        for tok in q:
+        # Rarest word first; a very common word ("technician", "operator") then only adds to
+        # titles already found, as a title with nothing but that word cannot win.
+        for n, tok in enumerate(sorted(q, key=lambda t: -self._idf[t])):
             w = self._idf[tok]
+            common = self._common.get(tok)
+            if n and common is not None:
+                for i in [i for i in inter if i in common]:
+                    inter[i] += w
+                continue
             for i in self._postings[tok]:
                 inter[i] += w
         qw = sum(self._idf[t] for t in q)
