@@ -4,6 +4,11 @@ Run: ``.venv/bin/python -m bench.skills_eval [--patterns PATH] [--out PATH]``
 
 * Chat set (``bench/data/skills_chat_eval.yaml``): micro precision / recall / F1 over
   (utterance, canonical skill) pairs and role accuracy over the correctly found skills.
+* Chat set 2026 (``bench/data/skills_chat_eval_2026.yaml``, written for issue #16 and never used
+  to tune): the same figures under ``chat_2026``. Its ``asks`` role (a skill named only in a
+  question) is not a gold pair: predicting it as ``wants`` or not at all is fine, as ``has`` or
+  ``lacks`` it is a false positive and a question error. Both sets also report negation errors:
+  found skills whose role is ``lacks`` on one side (gold or predicted) and not on the other.
 * Speed: messages per second on one core (the process is pinned to one CPU where the OS allows),
   p50 / p95 milliseconds per message and the load time of the extractor.
 * SkillSpan dev (job-ad sentences, ``../shared/data/eval/skillspan/*_dev.conll``): span-level
@@ -37,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 BENCH_DIR = Path(__file__).resolve().parent
 CHAT_SET = BENCH_DIR / "data" / "skills_chat_eval.yaml"
+CHAT_SET_2026 = BENCH_DIR / "data" / "skills_chat_eval_2026.yaml"
+ROLES = frozenset({"has", "lacks", "wants", "asks"})
 RESULTS = BENCH_DIR / "results" / "skills.json"
 
 
@@ -61,9 +68,9 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
 # --- chat set ---------------------------------------------------------------------------------
 
 
-def eval_chat(extractor: Any, label_to_id: dict[str, str]) -> dict[str, Any]:
-    items = yaml.safe_load(CHAT_SET.read_text(encoding="utf-8"))["items"]
-    tp = n_pred = n_gold = role_ok = 0
+def eval_chat(extractor: Any, label_to_id: dict[str, str], path: Path = CHAT_SET) -> dict[str, Any]:
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
+    tp = n_pred = n_gold = role_ok = negation_errors = question_errors = 0
     errors: list[dict[str, Any]] = []
     for item in items:
         alternatives: list[tuple[list[str], str]] = []
@@ -71,19 +78,33 @@ def eval_chat(extractor: Any, label_to_id: dict[str, str]) -> dict[str, Any]:
             ids = [label_to_id[x] for x in labels.split("|") if x in label_to_id]
             if not ids:
                 raise ValueError(f"chat set label {labels!r} is not a taxonomy label")
+            if role not in ROLES:
+                raise ValueError(f"chat set role {role!r} ({item['text']!r}) is not one of {ROLES}")
             alternatives.append((ids, role))
         pred = {m.skill_id: m.role for m in extractor.extract(item["text"])}
         # "A|B": near-duplicate taxonomy skills; the predicted one (if any) stands for the item.
         gold: dict[str, str] = {}
+        asked: set[str] = set()
         for ids, role in alternatives:
-            gold[next((i for i in ids if i in pred), ids[0])] = role
+            sid = next((i for i in ids if i in pred), ids[0])
+            if role == "asks":
+                asked.add(sid)
+            else:
+                gold[sid] = role
+        # A skill named only in a question: "wants" (or nothing) is fine, a claim is not.
+        asked_claims = sorted(s for s in asked if pred.get(s) in ("has", "lacks"))
+        question_errors += len(asked_claims)
+        pred = {s: r for s, r in pred.items() if s not in asked or s in asked_claims}
         n_pred += len(pred)
         n_gold += len(gold)
         hits = set(pred) & set(gold)
         tp += len(hits)
         role_ok += sum(pred[s] == gold[s] for s in hits)
+        negation_errors += sum((pred[s] == "lacks") != (gold[s] == "lacks") for s in hits)
         missed = sorted(set(gold) - hits)
-        spurious = sorted(set(pred) - hits)
+        spurious = sorted(
+            f"{s}: {pred[s]} (gold asks)" if s in asked else s for s in set(pred) - hits
+        )
         wrong_role = sorted(f"{s}: {pred[s]} (gold {gold[s]})" for s in hits if pred[s] != gold[s])
         if missed or spurious or wrong_role:
             errors.append(
@@ -101,8 +122,13 @@ def eval_chat(extractor: Any, label_to_id: dict[str, str]) -> dict[str, Any]:
         predicted=n_pred,
         true_positives=tp,
         role_accuracy=round(role_ok / tp, 4) if tp else 0.0,
+        negation_errors=negation_errors,
         errors=errors,
     )
+    if asked_total := sum(
+        role == "asks" for i in items for role in (i.get("skills") or {}).values()
+    ):
+        out.update(asked=asked_total, question_errors=question_errors)
     return out
 
 
@@ -335,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     label_to_id, key_to_id = _taxonomy_maps(payload)
 
     chat = eval_chat(extractor, label_to_id)
+    chat_2026 = eval_chat(extractor, label_to_id, CHAT_SET_2026)
     texts = [i["text"] for i in yaml.safe_load(CHAT_SET.read_text(encoding="utf-8"))["items"]]
     speed = eval_speed(extractor, texts, background=background_texts())
     speed.update(load_s=round(load_s, 3), import_s=round(import_s, 3), cpu=pinned)
@@ -352,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         "fingerprint": extractor.fingerprint,
         "skills_loaded": len(extractor),
         "chat": chat,
+        "chat_2026": chat_2026,
         "speed": speed,
         "skillspan_dev": skillspan,
         "esco_linking_validation": linking,
@@ -365,6 +393,20 @@ def main(argv: list[str] | None = None) -> int:
         ("Chat F1", chat["f1"]),
         ("Chat role accuracy", chat["role_accuracy"]),
         ("Chat utterances / gold skills", f"{chat['utterances']} / {chat['gold']}"),
+        ("Chat negation errors", chat["negation_errors"]),
+        ("Chat 2026 precision", chat_2026["precision"]),
+        ("Chat 2026 recall", chat_2026["recall"]),
+        ("Chat 2026 F1", chat_2026["f1"]),
+        ("Chat 2026 role accuracy", chat_2026["role_accuracy"]),
+        ("Chat 2026 negation errors", chat_2026["negation_errors"]),
+        (
+            "Chat 2026 question errors (asked skills read as has/lacks)",
+            f"{chat_2026.get('question_errors', 0)} of {chat_2026.get('asked', 0)}",
+        ),
+        (
+            "Chat 2026 utterances / gold skills",
+            f"{chat_2026['utterances']} / {chat_2026['gold']}",
+        ),
         (
             f"Speed (messages/s, one core), median / best of {speed['rounds']} rounds",
             f"{speed['messages_per_s_median_round']} / {speed['messages_per_s']}",
@@ -393,8 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in rows:
         print(f"| {name} | {value} |")
     if args.errors:
-        for e in chat["errors"]:
-            print(json.dumps(e), file=sys.stderr)
+        for name, res in (("chat", chat), ("chat_2026", chat_2026)):
+            for e in res["errors"]:
+                print(json.dumps({"set": name, **e}), file=sys.stderr)
     print(f"\nwrote {args.out}")
     return 0
 
