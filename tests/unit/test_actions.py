@@ -200,12 +200,16 @@ def test_recommend_gives_three_with_facts_and_files_an_intake(services):
     cards = messages[1]["custom"]["cards"]
     assert [c["id"] for c in cards] == slots["recommendations"]
     for i, c in enumerate(cards, 1):
-        expected_cost = (
-            "cost not recorded"
-            if c["cost_usd"] is None
-            else ("free" if c["cost_usd"] == 0 else f"${c['cost_usd']:,.0f}")
-        )
-        assert f"{i}. {c['name']} ({c['provider']}): {expected_cost}" in text
+        # a program reads "Name — where: $X required (...)", a credential "Name (provider): $X"
+        program = c["kind"] == "program"
+        head = f"{i}. {c['name']} — " if program else f"{i}. {c['name']} ({c['provider']})"
+        assert head in text
+        if c["cost_usd"] is None:  # said once, with where to look
+            assert "cost" in text and "not listed" in text
+        else:
+            cost = "free" if c["cost_usd"] == 0 else f"${c['cost_usd']:,.0f}"
+            assert (f": {cost} required" if program else f"{head}: {cost}") in text
+        assert c["source"] and c["as_of"] and c["kind"] in ("program", "credential")
     records = list_intakes(services.app_engine, sender_id="fixture-goal")
     assert len(records) == 1 and records[0].reason == "completed_intake"
     run(ActionRecommend(), tracker("goal_data_analyst"))
