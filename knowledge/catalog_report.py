@@ -92,6 +92,28 @@ def _program_figures(conn, source: str) -> tuple[int, dict[str, int]]:
     }
 
 
+@dataclass(frozen=True)
+class SourceCredit:
+    name: str
+    title: str
+    credit: str
+    url: str
+    as_of: str | None
+    records: int | None
+
+
+def catalog_sources(engine: Engine) -> list[SourceCredit]:
+    """The sources the DB was built from, with their credit lines (footer, about page)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.CatalogSource).order_by(schema.CatalogSource.name)).all()
+    return [
+        SourceCredit(
+            r.name, r.title, r.credit, r.url, r.as_of.isoformat() if r.as_of else None, r.records
+        )
+        for r in rows
+    ]
+
+
 def catalog_report(engine: Engine) -> list[SourceFigures]:
     """One entry per catalog source the DB was built from."""
     out = []

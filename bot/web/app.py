@@ -31,7 +31,9 @@ from bot.web.guard import (
     parse_json_object,
 )
 from knowledge import tenants
+from knowledge.catalog_report import catalog_sources
 from knowledge.config import get_settings
+from knowledge.places import Ambiguous, resolve_place
 from knowledge.recommend import MAX_K, InvalidQuery, SearchFilters
 from knowledge.services import Services, get_services
 from knowledge.skills import MAX_TEXT_CHARS
@@ -235,6 +237,15 @@ def create_app(services: Services | None = None) -> Sanic:
             k = int(args.get("k") or 5)
         except ValueError as exc:
             raise BadRequest(f"k must be an integer between 1 and {MAX_K}") from exc
+        near = None
+        if args.get("near"):
+            place = resolve_place(args.get("near"))
+            if isinstance(place, Ambiguous):
+                names = "; ".join(c.name for c in place.candidates[:3])
+                raise BadRequest(f"near is ambiguous ({names}); add the state or use a ZIP code")
+            if place is None:
+                raise BadRequest("near: I don't know that place; a ZIP code works best")
+            near = (place.lat, place.lon)
         filters = SearchFilters(
             max_cost=_float(args, "max_cost"),
             max_hours=_float(args, "max_hours"),
@@ -243,6 +254,15 @@ def create_app(services: Services | None = None) -> Sanic:
             provider=args.get("provider") or None,
             credit_only=_bool(args, "credit"),
             institution=args.get("institution") or None,
+            near=near,
+            radius_miles=_float(args, "radius"),
+            provider_type=args.get("provider_type") or None,
+            pell_eligible=_bool(args, "pell"),
+            outcome=args.get("outcome") or None,
+            flexible_hours=_bool(args, "flexible"),
+            childcare=_bool(args, "childcare"),
+            transit=_bool(args, "transit"),
+            kind=args.get("kind") or None,
         )
 
         def run() -> list[dict[str, Any]]:
@@ -255,6 +275,25 @@ def create_app(services: Services | None = None) -> Sanic:
         except InvalidQuery as exc:
             raise BadRequest(str(exc)) from exc
         return response.json({"results": results})
+
+    @app.get("/api/sources")
+    async def sources(_request: Request):
+        """The catalog's sources with their credit lines (the chat page's footer shows them)."""
+
+        def run() -> list[dict[str, Any]]:
+            return [
+                {
+                    "name": f.name,
+                    "title": f.title,
+                    "credit": f.credit,
+                    "url": f.url,
+                    "as_of": f.as_of,
+                    "records": f.records,
+                }
+                for f in catalog_sources(svc().engine)
+            ]
+
+        return response.json({"sources": await blocking(run)})
 
     @app.post("/api/skills")
     async def skills(request: Request):

@@ -28,6 +28,17 @@
   }
   const ready = ensureSession();
 
+  // The catalog's credit lines (each source names itself and its date), as text only.
+  fetch("/api/sources").then((r) => (r.ok ? r.json() : { sources: [] })).then((body) => {
+    const list = document.getElementById("sources");
+    if (!list) return;
+    for (const s of body.sources || []) {
+      const li = document.createElement("li");
+      li.textContent = s.credit + (s.as_of ? " (as of " + s.as_of + ")" : "");
+      list.appendChild(li);
+    }
+  }).catch(() => { /* the footer is optional */ });
+
   function appendText(parent, text) {
     const urlRe = /https?:\/\/[^\s)]+/g;
     let last = 0;
