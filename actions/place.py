@@ -88,10 +88,11 @@ class ActionPlaceAck(Action):
             f"Got it: I'll look near {place['name']} (within {DEFAULT_RADIUS_MILES:g} miles; "
             "online programs count too)."
         ]
+        again = tracker.get_slot("recommendations") and not tracker.active_loop.get("name")
         note = place_note(place)
-        if note:
+        if note and not again:  # the new list says it once
             lines.append(note)
-        if tracker.get_slot("recommendations") and not tracker.active_loop.get("name"):
+        if again:
             from actions.recommend import recommend_again
 
             dispatcher.utter_message(text=" ".join(lines))

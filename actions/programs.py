@@ -212,14 +212,25 @@ class ActionProgramsForCredential(Action):
             )
             return [SlotSet("focus_credential", cred)]
         facts = search.facts(ids)
-        ranked = rank_programs([facts[i] for i in ids if i in facts], place)[:SHOW_PROGRAMS]
+        programs = [facts[i] for i in ids if i in facts]
+        if place is not None and not in_texas(place):
+            # Texas campuses are no use to someone elsewhere; online ones may be.
+            programs = [f for f in programs if is_online(f)]
+            if not programs:
+                dispatcher.utter_message(
+                    text=f"I know no online program that leads to {cf['name']}. "
+                    + TEXAS_ONLY.split(",")[0]
+                    + "."
+                )
+                return [SlotSet("focus_credential", cred)]
+        ranked = rank_programs(programs, place)[:SHOW_PROGRAMS]
         where = f" near {place['name']}" if in_texas(place) else ""
         lines = [f"Programs that prepare you for {cf['name']}{where}:"]
         dates = source_dates()
         for i, (f, miles, label) in enumerate(ranked, 1):
             lines.append(f"{i}. " + record_line(f, miles=miles, place=label, source_dates=dates))
         if place is not None and not in_texas(place):
-            lines.append(TEXAS_ONLY.replace(", so these are national and online options", ""))
+            lines.append(TEXAS_ONLY.split(",")[0] + ", so these are online.")
         elif place is None:
             lines.append("Tell me your city or ZIP code and I'll put the nearest ones first.")
         dispatcher.utter_message(text="\n".join(lines))
