@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import math
 import re
-import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -887,21 +886,11 @@ def _employment(reference_dir: Path) -> dict[str, float]:
     return out
 
 
-_default: GoalUnderstanding | None = None
-_lock = threading.Lock()
-
-
 def goals() -> GoalUnderstanding:
-    """The process-wide instance over the knowledge DB, built on first use."""
-    global _default
-    if _default is None:
-        with _lock:
-            if _default is None:
-                from knowledge.services import get_services
+    """The process-wide instance over the knowledge DB (``Services.goals``), built on first use."""
+    from knowledge.services import get_services
 
-                svc = get_services()
-                _default = GoalUnderstanding.from_engine(svc.engine, svc.settings.reference_dir)
-    return _default
+    return get_services().goals
 
 
 def match_goal(text: str) -> GoalMatch:

@@ -49,6 +49,14 @@ class Services:
             return OccupationMatcher.from_engine(self.engine)
 
     @cached_property
+    def goals(self):
+        """Goal understanding from O*NET titles, abbreviations and fields (knowledge/goals.py)."""
+        from knowledge.goals import GoalUnderstanding
+
+        with self._lock:
+            return GoalUnderstanding.from_engine(self.engine, self.settings.reference_dir)
+
+    @cached_property
     def skills(self):
         from knowledge.skills import SkillExtractor
 
