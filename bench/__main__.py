@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         ("search_scale", lambda: search_scale.main(["--quick"] if args.quick else [])),
         ("nlu_cv", lambda: nlu_cv.main([])),
         ("load", lambda: load.main([])),
+        ("load (learner's script)", lambda: load.main(["--script", "learner"])),
     ]
     if importlib.util.find_spec("bench.skills_eval") is not None:
 
