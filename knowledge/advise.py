@@ -868,11 +868,12 @@ class _Turn:
         q = query or self.query()
         try:
             if filters.max_cost is None:
-                return self.search.search(q, k=k, filters=filters, **kw)
+                return _distinct(self.search.search(q, k=k * 3, filters=filters, **kw), k)
             pool = self.search.search(
                 q, k=min(MAX_K, k * 10), filters=dataclasses.replace(filters, max_cost=None), **kw
             )
-            out = [r for r in pool if r.cost_usd is None or r.cost_usd <= filters.max_cost][:k]
+            fit = [r for r in pool if r.cost_usd is None or r.cost_usd <= filters.max_cost]
+            out = _distinct(fit, k)
             if len(out) < k:
                 have = {r.id for r in out}
                 strict = self.search.search(q, k=k, filters=filters, **kw)
@@ -1165,6 +1166,18 @@ class _Turn:
                 )
             return f"{name} is offered by {r['provider']}; see {r.get('url') or 'its website'}."
         return self.line(r, target.miles, target.place)
+
+
+def _distinct(results: list[SearchResult], k: int) -> list[SearchResult]:
+    """One result per program name and provider: a college lists one program per campus."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in results:
+        key = (r.name.lower(), r.provider.lower())
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out[:k]
 
 
 FOLLOW_UP_BUTTONS = [
