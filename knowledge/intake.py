@@ -11,7 +11,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, String, Text, select
+from sqlalchemy import JSON, Column, DateTime, String, Text, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base
 
@@ -34,6 +34,9 @@ class IntakeRecordRow(AppBase):
     constraints = Column(JSON, nullable=False)
     recommendations = Column(JSON, nullable=False)  # [{"id", "name"}]
     notes = Column(Text)
+    # How the learner agreed to be reached ("email:..." / "phone:+1..."), asked at a hand-off;
+    # deleted with the record (knowledge/privacy.py), never logged.
+    contact = Column(String(320))
 
 
 @dataclass
@@ -49,6 +52,7 @@ class IntakeRecord:
     student_id: str | None = None
     status: str = "new"
     notes: str | None = None
+    contact: str | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     created_at: dt.datetime = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -57,6 +61,11 @@ class IntakeRecord:
 
 def ensure_schema(engine: Engine) -> None:
     AppBase.metadata.create_all(engine)
+    # The operational DB has no migrations (create_all only adds tables): add the column that
+    # came after the table to a database made before it.
+    if "contact" not in {c["name"] for c in inspect(engine).get_columns("intake_records")}:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE intake_records ADD COLUMN contact VARCHAR(320)"))
 
 
 def save_intake(engine: Engine, record: IntakeRecord) -> str:
