@@ -18,7 +18,7 @@ from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
 from sqlalchemy.exc import OperationalError
 
-from bot.web import console, hardening
+from bot.web import console, hardening, lti
 from bot.web.guard import (
     MAX_BODY,
     SECRET_FIELD,
@@ -466,6 +466,15 @@ def create_app(services: Services | None = None) -> Sanic:
         rasa_token=settings.security.rasa_token,
         guard=guard,
         client_ip=client_ip,
+        blocking=blocking,
+    )
+    lti.register(
+        app,
+        knowledge_engine=lambda: svc().engine,
+        app_engine=lambda: svc().app_engine,
+        catalog_dir=lambda: settings.catalog_dir,
+        socket_url=socket_url,
+        own_origin=own_origin,
         blocking=blocking,
     )
 

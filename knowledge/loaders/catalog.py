@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from knowledge import lti_config
+
 CREDENTIAL_TYPES = {
     "professional_certificate",
     "industry_certification",
@@ -455,6 +457,12 @@ def parse_institution_document(name: str, doc: Any, problems: list[str]) -> Cata
     if not isinstance(branding, dict):
         head.fail("branding", "must be a mapping")
         branding = {}
+    if iid and head.data.get("lti") is not None:
+        # Read at run time by knowledge/lti_config.py; checked here so a bad block fails the build.
+        try:
+            lti_config.parse_platforms(iid, head.data["lti"], f"{name}, institution, lti")
+        except lti_config.LtiConfigError as exc:
+            problems.append(str(exc))
     if iid and iname:
         catalog.institutions.append(
             InstitutionRecord(
