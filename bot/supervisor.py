@@ -353,6 +353,11 @@ class Stack:
             health=f"http://127.0.0.1:{self.ports.web}/healthz",
             label="web app",
         )
+        # Hand-off notifications from the outbox (bot/notify_worker.py): one sender however
+        # many action servers run, and never on the chat's path. It serves no port.
+        self._spawn(
+            "notify", [sys.executable, "-m", "bot.notify_worker"], env, label="notification worker"
+        )
         deadline = time.time() + timeout
         try:
             for name in list(self.children):
@@ -367,6 +372,14 @@ class Stack:
 
     def wait_ready(self, name: str, deadline: float) -> None:
         child = self.children[name]
+        if not child.health:  # no port to ask: running is ready
+            proc = self.procs[name]
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{child.label} exited with code {proc.returncode} at start "
+                    f"(log: {self.log_dir / (name + '.log')})"
+                )
+            return
         _wait_http(
             child.health,
             deadline,
