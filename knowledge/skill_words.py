@@ -89,6 +89,29 @@ _EXTRA_FORMS: tuple[tuple[str, str, str | None], ...] = (
     ("recruiter", "recruiting", None),
     ("security+", "cybersecurity", None),
     ("cyber", "cybersecurity", None),
+    # Activities said as verbs: only after a subject or "to" ("I taught math", "learn to weld"),
+    # not "does this program teach Agile".
+    ("teach", "teaching", "verb"),
+    ("taught", "teaching", "verb"),
+    ("tutor", "teaching", "verb"),
+    ("tutored", "teaching", "verb"),
+    ("weld", "welding", "verb"),
+    ("welded", "welding", "verb"),
+    # Spanish words learners mix in.
+    ("soldadura", "welding", None),
+    ("soldar", "welding", None),
+    ("servicio al cliente", "customer service", None),
+    ("atencion al cliente", "customer service", None),
+    ("atención al cliente", "customer service", None),
+    ("contabilidad", "accounting", None),
+    ("carpinteria", "carpentry", None),
+    ("carpintería", "carpentry", None),
+    ("plomeria", "plumbing", None),
+    ("plomería", "plumbing", None),
+    ("español", "spanish", None),
+    ("espanol", "spanish", None),
+    ("inglés", "english", None),
+    ("ingles", "english", None),
 )
 _PLAIN = re.compile(r"[a-z]+(?: [a-z]+)*")
 
@@ -151,6 +174,9 @@ _NEED_CUE = {"r", "c", "go"}
 # Tokens that may separate the items of a coordinated list.
 _LIST_GLUE = {
     ",",
+    "y",  # Spanish "and" / "or" ("excel y word")
+    "e",
+    "o",
     "and",
     "or",
     "&",
@@ -1037,6 +1063,8 @@ _NEG_IGNORE_NEXT = {
     "believe",
 }
 _WANT = {
+    "quiero",  # Spanish: "quiero aprender soldadura"
+    "aprender",
     "want",
     "wants",
     "wanted",
@@ -1110,32 +1138,98 @@ _WANT_AFTER = {
     "started": {"get", "getting"},
     "started?": {"get"},
 }
-_QUESTION_LEARN = {
-    "learn",
-    "learning",
-    "course",
-    "courses",
-    "class",
-    "classes",
-    "program",
-    "programs",
-    "teach",
-    "teaches",
-    "cover",
-    "covers",
-    "beginner",
-    "beginners",
-    "study",
-    "certificate",
-    "certification",
-    "bootcamp",
-    "include",
-    "includes",
-    "offer",
-    "curriculum",
-}
 _BE = {"is", "are", "was", "were", "'s", "s"}
 
 _VENDOR_MIN_LABELS = 3
 _SPLIT_ALIASES = re.compile(r"\s+\|\s+")
 _PAREN = re.compile(r"\s*\([^)]*\)")
+
+# "only"/"just" before these is a hedge ("only watched videos about Python": lacks); otherwise
+# "only X" after a negation is what the learner has ("never used SQL, only Excel").
+_ONLY = {"only", "just"}
+_HEDGE_VERBS = {"watched", "watch", "read", "heard", "seen", "saw", "looked", "skimmed"}
+# "wouldn't say I know X": the know-verb after these does not undo the negation.
+_SAY_VERBS = {"say", "think", "guess", "claim"}
+# "X not so much", "X, not really": X is lacking.
+_NOT_AFTER = {"so", "really", "much", "very", "great", "good", "that", "sure", "yet"}
+# Questions: a clause starting with one of these (at the sentence start or after a comma / "so" /
+# "and" / "but") is the question part of a "?" sentence; a sentence without "?" is a question when
+# it starts with one of them.
+_Q_OPEN = {
+    "do",
+    "does",
+    "should",
+    "shall",
+    "can",
+    "could",
+    "will",
+    "would",
+    "is",
+    "are",
+    "which",
+    "what",
+    "whats",
+    "how",
+    "where",
+    "why",
+    "when",
+    "who",
+    "any",
+    "must",
+}
+_Q_CLAUSE_PREV = {",", "so", "and", "but", "or", ":", "-", "then", "also"}
+_Q_AUX = {"do", "does", "did", "should", "can", "could", "will", "would", "must", "shall", "am"}
+_PRONOUNS = {"i", "you", "we", "they", "he", "she"}
+# Current job and goal phrases ("I'm a cashier", "I work as a bookkeeper", "want to be a welder",
+# "a help desk job"): the job title is for goal / current-job understanding, not a skill.
+_TITLE_INTRO = {"'m", "m", "am", "be", "become", "becoming"}
+_TITLE_ARTICLE = {"a", "an"}
+_TITLE_STOP = {
+    "and",
+    "but",
+    "or",
+    "at",
+    "in",
+    "for",
+    "with",
+    "who",
+    "that",
+    "since",
+    "from",
+    "to",
+    "so",
+    "because",
+    "now",
+    "someday",
+    "one",
+    "day",
+    "of",
+    "i",
+    "then",
+    "like",
+    "by",
+    "on",
+}
+_JOB_HEADS = {"job", "jobs", "position", "positions", "role", "roles", "career", "gig"}
+_PERSON_SUFFIXES = ("er", "or", "ist", "yst", "ian", "ant", "ent")
+_PERSON_WORDS = {"nurse", "aide", "tech", "clerk", "chef", "cna"}
+# A credential name counts when it has one of these words: program and course titles
+# ("Medical Billing and Coding") name skills, certification names do not claim them.
+_CRED_MARKERS = {
+    "certified",
+    "certification",
+    "certificate",
+    "credential",
+    "license",
+    "licensed",
+    "fundamentals",
+    "practitioner",
+    "associate",
+    "professional",
+    "comptia",
+    "a+",
+    "network+",
+    "security+",
+}
+# Typo correction: tokens at least this long, corrected to a skill word one edit away.
+_TYPO_MIN = 4

@@ -37,6 +37,7 @@ course cover R?") makes its mentions ``wants``.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import re
@@ -58,6 +59,7 @@ from knowledge.skill_words import (
     _CLAUSE_BREAK,
     _CODE_PREV,
     _COMMON_PROB,
+    _CRED_MARKERS,
     _CUE_AFTER,
     _CUE_NEXT,
     _CUE_PREV,
@@ -66,6 +68,8 @@ from knowledge.skill_words import (
     _EXTRA_FORMS,
     _HAS_RESET_PREV,
     _HAS_VERB,
+    _HEDGE_VERBS,
+    _JOB_HEADS,
     _KNOW_VERBS,
     _LIST_GLUE,
     _NEED_CUE,
@@ -74,10 +78,18 @@ from knowledge.skill_words import (
     _NEG_NEXT,
     _NEG_PREV,
     _NO_IGNORE_NEXT,
+    _NOT_AFTER,
+    _ONLY,
     _PAREN,
+    _PERSON_SUFFIXES,
+    _PERSON_WORDS,
     _PLAIN,
     _PROB_FLOOR,
-    _QUESTION_LEARN,
+    _PRONOUNS,
+    _Q_AUX,
+    _Q_CLAUSE_PREV,
+    _Q_OPEN,
+    _SAY_VERBS,
     _SENT_END,
     _SENT_START_PREV,
     _SPLIT_ALIASES,
@@ -89,8 +101,12 @@ from knowledge.skill_words import (
     _TIER_CURATED_LABEL,
     _TIER_DERIVED,
     _TIER_LABEL,
+    _TITLE_ARTICLE,
+    _TITLE_INTRO,
+    _TITLE_STOP,
     _TRAILING_GENERIC,
     _TRAPS,
+    _TYPO_MIN,
     _UPPER_ONLY,
     _VENDOR_MIN_LABELS,
     _VENDORS,
@@ -99,6 +115,13 @@ from knowledge.skill_words import (
     _WANT_NOT_BEFORE,
 )
 from knowledge.taxonomy import ALIASES_FILE, skill_key, slugify
+
+CATALOG_PROVIDERS = Path(__file__).with_name("catalog") / "providers"
+CERTIFICATION_FINDER = (
+    Path(__file__).with_name("reference")
+    / "careeronestop-certifications"
+    / "certification_finder.tsv"
+)
 
 MAX_TEXT_CHARS = 20_000
 
@@ -206,6 +229,32 @@ def _curated() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(ids), frozenset(keys)
 
 
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    """Words of the probability and lemma tables: never typos."""
+    return frozenset(_word_probs().keys() | _lemma_forms()[0].keys())
+
+
+@lru_cache(maxsize=1)
+def credential_names() -> tuple[str, ...]:
+    """Certification names of the catalog (curated provider YAML) and of CareerOneStop's
+    certification finder, with their acronyms: mentions inside them are not skill claims."""
+    names: list[str] = []
+    for path in sorted(CATALOG_PROVIDERS.glob("*.yaml")):
+        # The credentials' own "name:" / "acronym:" keys (two spaces in, under "- id:"); a
+        # regex, since parsing the ~80 YAML files took over a second of the extractor's load.
+        text = path.read_text(encoding="utf-8")
+        names += [m.strip().strip("'\"") for m in _CRED_FIELD.findall(text)]
+    if CERTIFICATION_FINDER.exists():
+        with CERTIFICATION_FINDER.open(encoding="utf-8", errors="replace", newline="") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                names += [v for k in ("CERT_NAME", "ACRONYM") if (v := (row.get(k) or "").strip())]
+    return tuple(dict.fromkeys(names))
+
+
+_CRED_FIELD = re.compile(r"^  (?:name|acronym): (?!null$)(.+)$", re.MULTILINE)
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -256,7 +305,14 @@ class _Tokens:
 class SkillExtractor:
     """Find taxonomy skills in chat messages; build once, call :meth:`extract` per message."""
 
-    def __init__(self, skills: list[dict[str, Any]], fingerprint: str = "") -> None:
+    def __init__(
+        self,
+        skills: list[dict[str, Any]],
+        fingerprint: str = "",
+        credentials: Iterable[str] | None = None,
+    ) -> None:
+        """``credentials``: certification names whose words are not skill claims ("AWS Certified
+        Welder"); None reads the catalog's and CareerOneStop's (:func:`credential_names`)."""
         self.fingerprint = fingerprint
         self._nlp = _nlp()
         self._labels: dict[str, str] = {}
@@ -272,6 +328,8 @@ class SkillExtractor:
         self._chunks: dict[str, _Chunk] = {}
         self._joins = _SpecialJoins.of(self._nlp.tokenizer)
         self._build(skills)
+        self._build_credentials(credential_names() if credentials is None else credentials)
+        self._build_typos()
 
     # -- construction ----------------------------------------------------------------------
 
@@ -382,6 +440,62 @@ class SkillExtractor:
                     node[0] = form
                 level = node[1]
         self._trie = trie
+
+    def _build_credentials(self, names: Iterable[str]) -> None:
+        """Token trie of the certification names that say they are one (``_CRED_MARKERS``)."""
+        trie: dict[str, list[Any]] = {}
+        texts = [_PAREN.sub("", n).strip() for n in names]
+        for key in self._tokenize_forms(t for t in texts if t):
+            if len(key) < 2 or _CRED_MARKERS.isdisjoint(key):
+                continue
+            level = trie
+            for depth, word in enumerate(key):
+                node = level.setdefault(word, [False, {}])
+                if depth == len(key) - 1:
+                    node[0] = True
+                level = node[1]
+        self._cred_trie = trie
+
+    def _build_typos(self) -> None:
+        """One-deletion index (SymSpell) of the words of the curated forms (the names people
+        type), for typos one edit away ("excell", "pyhton", "custmer"); a word is only corrected
+        when it is no English word and no word of any form."""
+        self._vocab = frozenset(w for key in self._forms for w in key)
+        index: dict[str, set[str]] = {}
+        for key, form in self._forms.items():
+            if form.tier > _TIER_CURATED_DERIVED:
+                continue
+            for word in key:
+                if len(word) >= _TYPO_MIN and word.isalpha():
+                    for var in _deletes(word):
+                        index.setdefault(var, set()).add(word)
+        self._typo_index = index
+        self._typo_cache: dict[str, str | None] = {}
+        self._english = _english_words()
+
+    def _correct(self, word: str) -> str | None:
+        """The skill word one edit away from an unknown ``word`` (same first letter, only
+        one), else None."""
+        hit = self._typo_cache.get(word, _MISSING)
+        if hit is not _MISSING:
+            return hit  # type: ignore[return-value]
+        found: set[str] = set()
+        if (
+            len(word) >= _TYPO_MIN
+            and word.isalpha()
+            and word not in self._vocab
+            and word not in self._english
+        ):
+            index = self._typo_index
+            for var in (word, *_deletes(word)):
+                for cand in index.get(var, ()):
+                    if cand[0] == word[0] and cand != word and _one_edit(word, cand):
+                        found.add(cand)
+        result = found.pop() if len(found) == 1 else None
+        if len(self._typo_cache) >= _CHUNK_CACHE_MAX:
+            self._typo_cache.clear()
+        self._typo_cache[word] = result
+        return result
 
     def _tokenize_forms(self, texts: Iterable[str]) -> Iterable[tuple[str, ...]]:
         """Lower-cased token tuples, split exactly like ``nlp.make_doc`` splits a message."""
@@ -500,8 +614,10 @@ class SkillExtractor:
     # -- extraction ------------------------------------------------------------------------
 
     def clear_token_cache(self) -> None:
-        """Forget the cached chunk tokenizations (benchmarks measure unseen text this way)."""
+        """Forget the cached chunk tokenizations and typo corrections (benchmarks measure
+        unseen text this way)."""
         self._chunks.clear()
+        self._typo_cache.clear()
 
     def extract(self, text: str) -> list[SkillMention]:
         if not isinstance(text, str):
@@ -517,9 +633,23 @@ class SkillExtractor:
         lowers = tokens.lowers
         trie = self._trie
         n = len(lowers)
+        english = self._english
+        # Most tokens start no form: find the ones that do in one pass (correcting typos of
+        # skill words on the way), then walk the trie.
+        starts: list[int] = []
+        for i, word in enumerate(lowers):
+            if word in trie:
+                starts.append(i)
+            elif len(word) >= _TYPO_MIN and word not in english:
+                fixed = self._correct(word)
+                if fixed is not None:
+                    if lowers is tokens.lowers:
+                        lowers = list(lowers)  # the token cache shares its lists
+                    lowers[i] = fixed
+                    if fixed in trie:
+                        starts.append(i)
         candidates: list[_Candidate] = []
-        # Most tokens start no form: find the ones that do in one pass, then walk the trie.
-        for i in [i for i, word in enumerate(lowers) if word in trie]:
+        for i in starts:
             form, children = trie[lowers[i]]
             if form is not None:
                 candidates.append(_Candidate(i, i + 1, form))
@@ -535,6 +665,8 @@ class SkillExtractor:
         if not candidates:
             return []
         accepted = self._resolve(tokens.texts, lowers, candidates)
+        if accepted:
+            accepted = self._not_names(lowers, accepted)
         if not accepted:
             return []
         covered = {k for c in accepted for k in range(c.start, c.end)}
@@ -551,6 +683,43 @@ class SkillExtractor:
             role = _mention_role(lowers, roles, cand.start, cand.end)
             out.append(_mention(begin, finish, text[begin:finish], sid, self._labels[sid], role))
         return out
+
+    def _not_names(self, lowers: list[str], accepted: list[_Candidate]) -> list[_Candidate]:
+        """Drop mentions that are part of a certification's name ("AWS Certified Welder") or
+        that are the job title in "I'm a cashier", "want to be a welder", "a help desk job"."""
+        drop: set[int] = set()
+        cred = self._cred_trie
+        n = len(lowers)
+        for i, w in enumerate(lowers):
+            if w in cred:
+                level, k, end = cred, i, -1
+                while k < n and (node := level.get(lowers[k])) is not None:
+                    k += 1
+                    if node[0]:
+                        end = k
+                    level = node[1]
+                if end > 0:
+                    for c in accepted:
+                        if i <= c.start and c.end <= end and c.end - c.start < end - i:
+                            drop.add(id(c))
+            if w in _JOB_HEADS:
+                for c in accepted:  # "data analyst jobs", "a help desk job"
+                    if c.end == i:
+                        drop.add(id(c))
+            elif w in _TITLE_ARTICLE:
+                span = _title_span(lowers, i)
+                if span is not None:
+                    start, end, whole = span
+                    for c in accepted:
+                        if (
+                            start <= c.start
+                            and c.end <= end
+                            and (whole or _is_person(lowers, c, end))
+                        ):
+                            drop.add(id(c))
+        if not drop:
+            return accepted
+        return [c for c in accepted if id(c) not in drop]
 
     def _resolve(
         self, texts: list[str], lowers: list[str], candidates: list[_Candidate]
@@ -605,6 +774,55 @@ def _whitespace_chunks(text: str) -> tuple[list[str], list[int]]:
 
 
 _NONE: frozenset[str] = frozenset()  # shared by the chunks that join nothing
+_MISSING = object()
+
+
+def _deletes(word: str) -> list[str]:
+    return [word[:k] + word[k + 1 :] for k in range(len(word))]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Damerau distance 1 (one insertion, deletion, substitution or adjacent swap)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    if len(a) == len(b):
+        return a[k + 1 :] == b[k + 1 :] or (
+            a[k : k + 2] == b[k : k + 2][::-1] and a[k + 2 :] == b[k + 2 :]
+        )
+    return a[k + 1 :] == b[k:] if len(a) > len(b) else a[k:] == b[k + 1 :]
+
+
+def _title_span(lowers: list[str], a: int) -> tuple[int, int, bool] | None:
+    """The job title after the article at ``a``: (start, end, whole). ``whole``: a "X job"
+    phrase (every mention in it is the title); else the title of "I'm a X", "I work as a X",
+    "be / become a X" (only its head is)."""
+    prev = lowers[a - 1] if a else ""
+    end = a + 1
+    while end < len(lowers) and end - a <= 5:
+        w = lowers[end]
+        if w in _TITLE_STOP or not any(ch.isalnum() for ch in w):
+            break
+        if w in _JOB_HEADS:
+            return (a + 1, end, True)
+        end += 1
+    if end == a + 1:
+        return None
+    if prev in _TITLE_INTRO or (prev == "as" and a >= 2 and lowers[a - 2] in {"work", "working"}):
+        if prev in {"'m", "m", "am"} and not (a >= 2 and lowers[a - 2] in {"i", "im"}):
+            return None
+        return (a + 1, end, False)
+    return None
+
+
+def _is_person(lowers: list[str], cand: _Candidate, end: int) -> bool:
+    """The mention is the title's head and names a person ("cashier", "data analyst")."""
+    if cand.end != end:
+        return False
+    head = lowers[cand.end - 1]
+    return head in _PERSON_WORDS or head.endswith(_PERSON_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -881,6 +1099,8 @@ def _context_ok(
         return False
     if rule == "code":
         return prev in _CODE_PREV
+    if rule == "verb":  # "I taught math", "learn to weld"; not "does this program teach Agile"
+        return prev in _CODE_PREV or prev in {"'ve", "have", "had", "used", "ve"}
     if rule in _DEFAULT_YES or nxt in _CUE_NEXT or listed:
         return True
     for k in range(i - 1, max(-1, i - 5), -1):
@@ -913,7 +1133,14 @@ def _list_neighbour(lowers: list[str], i: int, j: int, kept: list[_Candidate]) -
 
 
 _ANY_TRIGGER = frozenset(
-    {",", "and"} | _SENT_END | _CLAUSE_BREAK | _NEG | _WANT | set(_WANT_AFTER) | (_HAS_VERB)
+    {",", "and", "new", "so"}
+    | _SENT_END
+    | _CLAUSE_BREAK
+    | _NEG
+    | _WANT
+    | set(_WANT_AFTER)
+    | _HAS_VERB
+    | _ONLY
 )
 
 
@@ -935,8 +1162,7 @@ def _token_roles(lowers: list[str], covered: set[int]) -> list[str]:
         prev = lowers[k - 1] if k else ""
         nxt = lowers[k + 1] if k + 1 < n else ""
         if w in _SENT_END:
-            if w == "?":
-                _question_wants(lowers, roles, sent_start, k)
+            _question_roles(lowers, roles, sent_start, k, w == "?")
             role = ROLE_HAS
             sent_start = k + 1
         elif w in _CLAUSE_BREAK:
@@ -944,6 +1170,17 @@ def _token_roles(lowers: list[str], covered: set[int]) -> list[str]:
                 role = ROLE_HAS
         elif w == "," and (nxt in _SUBJECT or nxt in _HAS_VERB) or w == "and" and nxt in _AND_RESET:
             role = ROLE_HAS
+        elif w in _ONLY:
+            if nxt in _HEDGE_VERBS or lowers[k + 2 : k + 3] == ["about"]:
+                role = ROLE_LACKS  # "only watched videos about Python", "only read about it"
+            elif role == ROLE_LACKS and prev not in {"not", "n't", "nt"}:
+                role = ROLE_HAS  # "never used SQL, only Excel"
+        elif w == "new":
+            if nxt == "to":
+                role = ROLE_LACKS  # "I'm new to Linux"
+        elif w == "so":
+            if nxt in _Q_OPEN or nxt in _SUBJECT:
+                role = ROLE_HAS  # "not good at math so is coding out for me?"
         elif w in _NEG:
             if nxt not in _NEG_IGNORE_NEXT and not (w == "no" and nxt in _NO_IGNORE_NEXT):
                 role = ROLE_LACKS
@@ -954,34 +1191,74 @@ def _token_roles(lowers: list[str], covered: set[int]) -> list[str]:
             w in _HAS_VERB
             and prev in _HAS_RESET_PREV
             and role != ROLE_HAS
-            and not (prev == "do" and k >= 2 and lowers[k - 2] in {"n't", "nt", "not"})
+            # "don't really know", "do not do", "wouldn't say I know": still the negation
+            and _NEG.isdisjoint(lowers[max(0, k - 3) : k])
+            and not (k >= 2 and lowers[k - 2] in _SAY_VERBS)
         ):
             role = ROLE_HAS
         roles[k] = role
         done = k + 1
     if role != ROLE_HAS:
         roles[done:] = [role] * (n - done)
+    if sent_start < n:
+        _question_roles(lowers, roles, sent_start, n, False)
     return roles
 
 
-def _question_wants(lowers: list[str], roles: list[str], start: int, end: int) -> None:
-    """'Does the course cover R?': skills in a question about learning are goals."""
-    if not any(w in _QUESTION_LEARN for w in lowers[start:end]):
+def _question_roles(lowers: list[str], roles: list[str], start: int, end: int, mark: bool) -> None:
+    """A skill named in a question ("do I need Tableau or Power BI?", "should I learn SQL") is
+    not a claim: its role becomes ``wants``. The question is the last clause of a sentence ending
+    in "?" that starts with a question word (or the whole sentence), or a sentence without "?"
+    that starts with one; mentions after a claim in it ("... if I already know Linux?") keep
+    their role."""
+    if end <= start:
         return
-    for k in range(start, end):
-        if lowers[k] in _KNOW_VERBS:
+    if mark:
+        q = start
+        for k in range(end - 1, start, -1):
+            if lowers[k] in _Q_OPEN and lowers[k - 1] in _Q_CLAUSE_PREV:
+                q = k
+                break
+    elif lowers[start] in _Q_OPEN:
+        q = start
+    else:
+        return
+    for k in range(q, end):
+        w = lowers[k]
+        if w in _KNOW_VERBS and _is_claim(lowers, k, q):
             return
-        if roles[k] == ROLE_HAS:
+        if roles[k] != ROLE_WANTS:
             roles[k] = ROLE_WANTS
+
+
+def _is_claim(lowers: list[str], k: int, q: int) -> bool:
+    """The know-verb at ``k`` states something ("if I already know", "someone who knows"), not
+    asks it ("need to know", "do I have to")."""
+    prev = lowers[k - 1] if k > q else ""
+    if prev == "to":
+        return False
+    return not (prev in _PRONOUNS and k - 2 >= q and lowers[k - 2] in _Q_AUX)
 
 
 def _mention_role(lowers: list[str], roles: list[str], start: int, end: int) -> str:
     role = roles[start]
     if role == ROLE_HAS:
-        # "time management is not my strong suit", "my English isn't great"
+        # "time management is not my strong suit", "my English isn't great", "Excel not so much"
         after = lowers[end : end + 3]
         if len(after) >= 2 and after[0] in _BE and after[1] in {"not", "n't"}:
             return ROLE_LACKS
+        if len(after) >= 2 and after[0] == "not" and after[1] in _NOT_AFTER:
+            return ROLE_LACKS
+        # "heard of Splunk but never used it"
+        if end < len(lowers) and lowers[end] in {"but", ","}:
+            rest = lowers[end + 1 : end + 6]
+            if (
+                rest
+                and rest[0] in _NEG | {"i", "have", "'ve"}
+                and "it" in rest
+                and not _NEG.isdisjoint(rest[: rest.index("it")])
+            ):
+                return ROLE_LACKS
     return role
 
 

@@ -430,7 +430,7 @@ def _reference_token_roles(lowers: list[str], covered: set[int]) -> list[str]:
     """The role loop as first written: every token visited (``_token_roles`` visits only the
     trigger words and fills the stretches between them)."""
     from knowledge import skill_words as w
-    from knowledge.skills import _ANY_TRIGGER, _question_wants
+    from knowledge.skills import _ANY_TRIGGER, _question_roles
 
     n = len(lowers)
     roles = ["has"] * n
@@ -443,8 +443,8 @@ def _reference_token_roles(lowers: list[str], covered: set[int]) -> list[str]:
         prev = lowers[k - 1] if k else ""
         nxt = lowers[k + 1] if k + 1 < n else ""
         if word in w._SENT_END:
-            if word == "?":
-                _question_wants(lowers, roles, sent_start, k)
+            roles[k] = role
+            _question_roles(lowers, roles, sent_start, k, word == "?")
             role = "has"
             sent_start = k + 1
         elif word in w._CLAUSE_BREAK:
@@ -457,6 +457,17 @@ def _reference_token_roles(lowers: list[str], covered: set[int]) -> list[str]:
             and nxt in w._AND_RESET
         ):
             role = "has"
+        elif word in w._ONLY:
+            if nxt in w._HEDGE_VERBS or lowers[k + 2 : k + 3] == ["about"]:
+                role = "lacks"
+            elif role == "lacks" and prev not in {"not", "n't", "nt"}:
+                role = "has"
+        elif word == "new":
+            if nxt == "to":
+                role = "lacks"
+        elif word == "so":
+            if nxt in w._Q_OPEN or nxt in w._SUBJECT:
+                role = "has"
         elif word in w._NEG:
             if nxt not in w._NEG_IGNORE_NEXT and not (word == "no" and nxt in w._NO_IGNORE_NEXT):
                 role = "lacks"
@@ -467,10 +478,13 @@ def _reference_token_roles(lowers: list[str], covered: set[int]) -> list[str]:
             word in w._HAS_VERB
             and prev in w._HAS_RESET_PREV
             and role != "has"
-            and not (prev == "do" and k >= 2 and lowers[k - 2] in {"n't", "nt", "not"})
+            and w._NEG.isdisjoint(lowers[max(0, k - 3) : k])
+            and not (k >= 2 and lowers[k - 2] in w._SAY_VERBS)
         ):
             role = "has"
         roles[k] = role
+    if sent_start < n:
+        _question_roles(lowers, roles, sent_start, n, False)
     return roles
 
 
@@ -487,7 +501,12 @@ def test_token_roles_equal_visiting_every_token(extractor):
         | w._HAS_RESET_PREV
         | w._NEG_IGNORE_NEXT
         | w._NO_IGNORE_NEXT
-        | w._QUESTION_LEARN
+        | w._Q_OPEN
+        | w._Q_CLAUSE_PREV
+        | w._Q_AUX
+        | w._PRONOUNS
+        | w._HEDGE_VERBS
+        | w._SAY_VERBS
         | w._KNOW_VERBS
         | {x for words in w._WANT_AFTER.values() for x in words}
         | {x for words in w._WANT_NOT_BEFORE.values() for x in words}
@@ -509,3 +528,127 @@ def test_token_roles_equal_visiting_every_token(extractor):
             cases.append((lowers, set(range(0, len(lowers), step + 1))))
     for lowers, covered in cases:
         assert _token_roles(lowers, covered) == _reference_token_roles(lowers, covered), lowers
+
+
+# --- issue #16: learners' words ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("i know splunk pretty well", "Splunk Enterprise"),
+        ("wrote powershell scripts to reset passwords", "Microsoft PowerShell"),
+        ("we ran surveys through spss", "IBM SPSS Statistics"),
+        ("I build dashboards in looker", "Google Looker Analytics"),
+        ("I made two android apps", "Google Android"),
+        ("I can read an ekg", "Electrocardiography"),
+        ("I measure parts with calipers", "Precision measurement"),
+        ("i reset passwords in active directory", "Microsoft Active Directory"),
+    ],
+)
+def test_short_tool_names_any_case(extractor, text, label):
+    assert found(extractor, text).get(label) == "has"
+
+
+def test_powershell_is_not_generic_programming(extractor):
+    assert "computer programming" not in found(extractor, "I know PowerShell")
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I know excell really well", "Microsoft Excel"),
+        ("i know pyhton basics", "Python"),
+        ("lots of custmer service experience", "Customer service"),
+        ("I've used tablaeu a bit", "Tableau"),
+    ],
+)
+def test_typos_one_edit_from_a_skill_word(extractor, text, label):
+    assert found(extractor, text).get(label) == "has"
+
+
+def test_english_words_are_not_typos(extractor):
+    assert found(extractor, "I like hiking and camping") == {}
+
+
+def test_activity_verbs(extractor):
+    assert found(extractor, "I taught math for six years") == {
+        "Teaching": "has",
+        "Mathematics": "has",
+    }
+    assert "Teaching" not in found(extractor, "Does this program teach Agile?")
+    assert found(extractor, "troubleshooting hardware and printers").get(
+        "Computer hardware repair"
+    ) == ("has")
+
+
+def test_only_after_negation_is_has(extractor):
+    assert found(extractor, "never used SQL or Python, only Excel") == {
+        SQL: "lacks",
+        "Python": "lacks",
+        "Microsoft Excel": "has",
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i dont really know Linux",
+        "I only watched videos about linux",
+        "I'm new to linux",
+        "I wouldn't say I know Linux",
+        "I've heard of Linux but never used it",
+    ],
+)
+def test_hedges_are_lacks(extractor, text):
+    assert found(extractor, text) == {"Linux": "lacks"}
+
+
+def test_negation_scope_stops_at_but(extractor):
+    assert found(extractor, "I know HTML and CSS but never wrote an Android app") == {
+        "HTML": "has",
+        "CSS": "has",
+        "Google Android": "lacks",
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "do I need Tableau or Power BI?",
+        "should i learn tableau and power bi",
+        "is Tableau required?",
+    ],
+)
+def test_questions_are_not_claims(extractor, text):
+    assert set(found(extractor, text).values()) <= {"wants"}
+
+
+def test_claim_inside_a_question_keeps_its_role(extractor):
+    assert found(extractor, "I use Excel daily, is that enough for an analyst role?") == {
+        "Microsoft Excel": "has"
+    }
+    assert found(extractor, "do I need SQL if I already know Excel?") == {
+        SQL: "wants",
+        "Microsoft Excel": "has",
+    }
+
+
+def test_credential_names_are_not_skills(extractor):
+    assert found(extractor, "I have the AWS Certified Welder credential") == {}
+    assert found(extractor, "I have CompTIA A+") == {}
+
+
+def test_goals_and_current_job_titles_are_not_skills(extractor):
+    assert found(extractor, "I want to be a welder") == {}
+    assert found(extractor, "I want a help desk job") == {}
+    assert found(extractor, "I'm a cashier") == {}
+    assert found(extractor, "I work as a bookkeeper") == {}
+    # a modifier of the title and what follows it still count
+    assert found(extractor, "I'm a Java developer") == {"Java": "has"}
+    assert found(extractor, "I'm a machinist, I run CNC lathes") == {"Machining": "has"}
+
+
+def test_spanish_words(extractor):
+    assert found(extractor, "tengo experiencia en soldadura") == {"Welding": "has"}
+    assert found(extractor, "quiero aprender soldadura") == {"Welding": "wants"}
