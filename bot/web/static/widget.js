@@ -85,6 +85,7 @@
     ".card h3{font-size:15px;margin:0 0 3px;line-height:1.3;}",
     ".card h3 a{color:var(--sw-primary);}",
     ".card p{margin:2px 0;color:#3d4852;font-size:13px;}",
+    ".card p.source{color:#57606a;font-size:12px;}",
     ".badge{display:inline-block;font-size:12px;border-radius:6px;padding:1px 7px;margin:3px 4px 0 0;background:#e3eefa;color:#0a3d73;}",
     ".badge.ok{background:#e4f4e8;color:#1d5c2e;}",
     ".typing{padding:0 12px 6px;background:#f6f7f9;color:#3d4852;font-size:13px;}",
@@ -254,6 +255,15 @@
       scrollDown();
     }
 
+    // Where a card's facts come from and as of when (curated pages are not re-checked).
+    function sourceLine(c) {
+      var date = typeof c.as_of === "string" ? c.as_of : "";
+      if (c.source === "texas-etpl") return "Texas ETPL" + (date ? ", updated " + date : "");
+      if (c.source === "careeronestop") return "CareerOneStop" + (date ? ", as of " + date.slice(0, 7) : "");
+      if (c.source === "curated" && date) return "From the provider's page, not re-checked since " + date;
+      return "";
+    }
+
     function renderCards(cards) {
       var ul = el("ul", { "class": "cards", "aria-label": "Recommended credentials" });
       cards.forEach(function (c) {
@@ -265,6 +275,10 @@
         h.appendChild(c.url && safeUrl(c.url) ? link(c.url, name) : document.createTextNode(name));
         art.appendChild(h);
         if (c.provider) art.appendChild(el("p", null, "by " + c.provider));
+        if (c.place || typeof c.miles === "number") {
+          var where = [c.place ? String(c.place) : "", typeof c.miles === "number" ? Math.round(c.miles) + " miles away" : ""];
+          art.appendChild(el("p", null, where.filter(Boolean).join(" \u00b7 ")));
+        }
         var facts = [money(c.cost_usd) + (c.cost_period === "month" && c.cost_usd ? " a month" : ""), hours(c.hours)];
         if (c.credits !== null && c.credits !== undefined) facts.push(c.credits + " college credits recommended");
         art.appendChild(el("p", null, facts.join(" \u00b7 ")));
@@ -272,6 +286,8 @@
         if (c.recognized) badges.appendChild(el("span", { "class": "badge ok" }, "\u2713 Employer recognized"));
         if (c.credit_recommended) badges.appendChild(el("span", { "class": "badge" }, "College credit"));
         if (badges.childNodes.length) art.appendChild(badges);
+        var origin = sourceLine(c);
+        if (origin) art.appendChild(el("p", { "class": "source" }, origin));
         li.appendChild(art);
         ul.appendChild(li);
       });
