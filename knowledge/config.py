@@ -41,7 +41,12 @@ class RankWeights:
     recognition: float = 0.02
     credit: float = 0.02
     # A program with a campus within the radius of the learner's place, nearer is higher.
-    local: float = 0.15
+    # 0.15 -> 0.08 at 12k records: in range is already a filter (docs/benchmarks.md).
+    local: float = 0.08
+    # Soft hints from the learner's words (knowledge/query_plan.py): a place, schedule or Pell
+    # only a training program can meet; "cheap" without an amount (known low cost ranks higher).
+    kind: float = 0.10
+    low_cost: float = 0.10
 
 
 def _env_list(name: str, default: str) -> tuple[str, ...]:
@@ -199,6 +204,8 @@ def get_settings() -> Settings:
         recognition=_env_float("WEIGHT_RECOGNITION", RankWeights.recognition),
         credit=_env_float("WEIGHT_CREDIT", RankWeights.credit),
         local=_env_float("WEIGHT_LOCAL", RankWeights.local),
+        kind=_env_float("WEIGHT_KIND", RankWeights.kind),
+        low_cost=_env_float("WEIGHT_LOW_COST", RankWeights.low_cost),
     )
     rasa_port = int(_env("RASA_PORT", "5005"))
     return Settings(

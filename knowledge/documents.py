@@ -7,8 +7,12 @@ inferred ones ("related to") would make a guess look like a fact to the ranker.
 
 from __future__ import annotations
 
+import csv
+import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
@@ -16,9 +20,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
 from knowledge import schema
-from knowledge.config import Settings
+from knowledge.config import Settings, get_settings
 from knowledge.embed import EmbeddingCache, Encoder
 from knowledge.index import make_index, save_index
+from knowledge.sources import CIP_SOC_FILE
 from knowledge.sources.careeronestop import certification_text_of
 
 _TOKEN = re.compile(r"[a-z0-9+#]+")
@@ -54,7 +59,49 @@ def compose_text(
     return " ".join(parts)
 
 
-def load_documents(engine: Engine) -> list[CredentialDoc]:
+_HAS_LETTER = re.compile(r"[A-Za-z]")
+
+
+@functools.lru_cache(maxsize=4)
+def cip_titles(path: Path) -> dict[str, str]:
+    """CIP 2020 code -> its title ("Welding Technology/Welder"), from the NCES crosswalk the
+    catalog vendors; {} when the file is absent (a deployment with its own sources only)."""
+    if not path.exists():
+        return {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return {
+            row["CIP2020Code"].strip(): row["CIP2020Title"].strip().rstrip(".")
+            for row in csv.DictReader(handle)
+            if row.get("CIP2020Code") and row.get("CIP2020Title")
+        }
+
+
+def program_text(
+    name: str,
+    provider: str,
+    description: str | None,
+    field_title: str | None,
+    credential_name: str | None,
+    occupations: list[str],
+) -> str:
+    """A training program's embedded text: what it is, where, its field of study (the CIP title
+    says "Nursing Assistant/Aide" where a name says "Healthcare Pathway I"), the credential it
+    leads to (when the source names one: ETPL writes "0" for none) and its stated occupations."""
+    parts = [f"{name} ({provider}).", description or ""]
+    if field_title:
+        parts.append(f"Field of study: {field_title}.")
+    if credential_name and _HAS_LETTER.search(credential_name):
+        parts.append(f"Leads to: {credential_name}.")
+    if occupations:
+        parts.append("Prepares for: " + ", ".join(occupations) + ".")
+    return " ".join(p for p in parts if p)
+
+
+def load_documents(
+    engine: Engine, field_titles: Mapping[str, str] | None = None
+) -> list[CredentialDoc]:
+    if field_titles is None:
+        field_titles = cip_titles(get_settings().reference_dir / CIP_SOC_FILE)
     with Session(engine, future=True) as s:
         creds = s.scalars(
             select(schema.Credential)
@@ -103,9 +150,8 @@ def load_documents(engine: Engine) -> list[CredentialDoc]:
             .order_by(schema.TrainingProgram.num)
         ).all()
         for p in programs:
-            description = p.description or ""
-            if p.credential_name:
-                description = f"{description} Leads to: {p.credential_name}.".strip()
+            title = field_titles.get(p.cip or "")
+            occs = [po.occupation.title for po in p.occupations]
             docs.append(
                 CredentialDoc(
                     num=p.num,
@@ -116,12 +162,8 @@ def load_documents(engine: Engine) -> list[CredentialDoc]:
                     skill_ids=(),
                     skill_labels=(),
                     occupation_codes=tuple(po.code for po in p.occupations),
-                    text=compose_text(
-                        p.name,
-                        p.provider.name,
-                        description,
-                        [],
-                        [po.occupation.title for po in p.occupations],
+                    text=program_text(
+                        p.name, p.provider.name, p.description, title, p.credential_name, occs
                     ),
                     kind="program",
                 )

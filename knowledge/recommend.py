@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from knowledge import index as faiss_index
 from knowledge import schema
+from knowledge.acronyms import acronym_table, expand
 from knowledge.config import RankWeights
 from knowledge.documents import CredentialDoc, load_documents, tokenize
 from knowledge.embed import Encoder
@@ -307,6 +308,25 @@ class SearchFilters:
         )
 
 
+@dataclass(frozen=True)
+class SearchHints:
+    """Soft preferences from the learner's words: they re-rank, never exclude."""
+
+    prefer_kind: str | None = None  # "program" or "credential"
+    prefer_low_cost: bool = False  # "cheap" without an amount: a known low cost ranks higher
+
+    def validate(self) -> SearchHints:
+        if self.prefer_kind is not None and self.prefer_kind not in KINDS:
+            raise InvalidQuery(
+                f"prefer_kind must be one of {sorted(KINDS)}, got {self.prefer_kind!r}"
+            )
+        return self
+
+
+# "cheap": a known cost of $0 scores 1, $1,000 0.5, $3,000 0.25; an unknown cost 0.
+LOW_COST_SCALE_USD = 1_000.0
+
+
 @dataclass
 class SearchResult:
     id: str
@@ -554,10 +574,13 @@ class CredentialSearch:
         )
         self._idf = dict(self._bm25.idf) if self._bm25 is not None else {}
         self._name_words = [set(tokenize(f"{d.name} {d.provider}")) for d in self.docs]
+        # Acronyms the catalog spells out ("Certified Nurse Aide (CNA)"), for learners' queries.
+        self.acronyms = acronym_table((d.text for d in self.docs), STOP_WORDS)
         self._skill_sets = {d.num: frozenset(d.skill_ids) for d in self.docs}
         self._reconstructable = _can_reconstruct(index)
         self._query_vectors: _LRU[str, np.ndarray] = _LRU(QUERY_VECTOR_CACHE)
         self._allowed: _LRU[SearchFilters, tuple[np.ndarray, frozenset[int]]] = _LRU(FILTER_CACHE)
+        self._masks: _LRU[SearchFilters, np.ndarray] = _LRU(FILTER_CACHE)
         self._goal_skills: _LRU[str, tuple[tuple[str, float], ...]] = _LRU(GOAL_CACHE)
 
     def find_by_name(self, text: str) -> str | None:
@@ -577,6 +600,11 @@ class CredentialSearch:
                 runner_up = score
         # Only a clear winner counts: a shared word like "data" must not pick a credential.
         return best if best_score >= 3.0 and best_score > runner_up * 1.15 else None
+
+    def expand_query(self, query: str) -> str:
+        """The query with the words of the catalog's acronyms it uses ("cna" -> "certified
+        nurse aide"), what both the encoder and BM25 see."""
+        return expand(query, self.acronyms)
 
     def lexical_scores(self, query: str) -> np.ndarray:
         """BM25 score of every doc (in ``self.docs`` order) for the query's normalized terms."""
@@ -611,6 +639,15 @@ class CredentialSearch:
             cached = self._allowed.put(f, (nums, frozenset(nums.tolist())))
         return cached
 
+    def _allowed_mask(self, f: SearchFilters) -> np.ndarray:
+        """The filters as a mask in ``self.docs`` order (cached like the allowed ids)."""
+        mask = self._masks.get(f)
+        if mask is None:
+            mask = self.table.mask(f)
+            mask.setflags(write=False)
+            mask = self._masks.put(f, mask)
+        return mask
+
     @property
     def table(self) -> FilterTable:
         table = self.__dict__.get("_table")
@@ -631,8 +668,10 @@ class CredentialSearch:
         user_skill_ids: Iterable[str] = (),
         target_occupation: str | None = None,
         exclude: Iterable[str] = (),
+        hints: SearchHints | None = None,
     ) -> list[SearchResult]:
         query = validate_query(query)
+        hints = (hints or SearchHints()).validate()
         if not 1 <= k <= MAX_K:
             raise InvalidQuery(f"k must be between 1 and {MAX_K}, got {k}")
         filters = (filters or SearchFilters()).validate()
@@ -646,6 +685,7 @@ class CredentialSearch:
         if excluded and allowed is not None:
             allowed_set = frozenset(allowed.tolist())
         pool = max(k * 8, 40)
+        query = self.expand_query(query)
         qvec = self.query_vector(query)
         sem_scores, nums = faiss_index.search(self.index, qvec, pool, allowed)
         semantic = dict(zip(nums.tolist(), sem_scores.tolist(), strict=True))
@@ -653,6 +693,11 @@ class CredentialSearch:
         lexical: dict[int, float] = {}
         if self._lexical is not None:
             bm = self.lexical_scores(query)
+            if allowed is not None:
+                # Best lexical matches among the allowed ones, scaled to the best allowed: the
+                # catalog-wide best (mostly filtered out, e.g. far from the learner's place)
+                # would leave few candidates and shrink their scores.
+                bm = np.where(self._allowed_mask(filters), bm, 0.0)
             top = np.argsort(-bm)[:pool]
             peak = float(bm[top[0]]) if len(top) and bm[top[0]] > 0 else 0.0
             for i in top:
@@ -693,6 +738,10 @@ class CredentialSearch:
             local = 0.0
             if near is not None and near[i] <= radius:
                 local = 1.0 - near[i] / (radius * 2)  # nearer is better; in range beats online
+            kind_match = hints.prefer_kind is not None and doc.kind == hints.prefer_kind
+            cheap = 0.0
+            if hints.prefer_low_cost and not np.isnan(table.cost[i]):
+                cheap = 1.0 / (1.0 + max(0.0, float(table.cost[i])) / LOW_COST_SCALE_USD)
             score = (
                 w.semantic * semantic.get(n, 0.0)
                 + w.lexical * lexical.get(n, 0.0)
@@ -700,6 +749,8 @@ class CredentialSearch:
                 + w.recognition * float(table.recognition[i])
                 + w.credit * float(table.credit[i])
                 + w.local * local
+                + w.kind * float(kind_match)
+                + w.low_cost * cheap
             )
             ranked.append((score, n, closes, for_goal))
         ranked.sort(key=lambda t: (-t[0], t[1]))
