@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip the 1M-entry scale run")
     args = ap.parse_args(argv)
 
-    from bench import load, nlu_cv, search_api, search_quality, search_scale
+    from bench import build_time, load, nlu_cv, search_api, search_quality, search_scale
 
     steps = [
         ("search_quality", lambda: search_quality.main([])),
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         ("nlu_cv", lambda: nlu_cv.main([])),
         ("load", lambda: load.main([])),
         ("load (learner's script)", lambda: load.main(["--script", "learner"])),
+        ("build_time", lambda: build_time.main([])),
     ]
     if importlib.util.find_spec("bench.skills_eval") is not None:
 

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.search_quality import load_judgments
 
-    queries = [j["q"] for j in load_judgments()]
+    queries = [q.q for q in load_judgments()]
     port = free_port()
     log = Path(tempfile.mkdtemp(prefix="stackwise-bench-")) / "web.log"
     proc = start_web(port, log)

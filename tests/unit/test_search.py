@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -15,8 +16,10 @@ from knowledge.recommend import InvalidQuery, SearchFilters
 
 
 def test_meaning_not_keywords(services):
-    top = [r.id for r in services.search.search("I want to fix air conditioners", k=5)]
-    assert "epa-section-608" in top
+    # At catalog scale the answers are Texas HVAC programs as well as the EPA 608 credential.
+    top = services.search.search("I want to fix air conditioners", k=5)
+    hvac = re.compile(r"hvac|air condition|refrigerat|heating|608", re.IGNORECASE)
+    assert all(hvac.search(f"{r.name} {r.id}") for r in top), [r.name for r in top]
     cloud = [r.id for r in services.search.search("Amazon's cloud", k=5)]
     assert any(i.startswith("aws-") for i in cloud)
 
@@ -26,6 +29,10 @@ def test_results_map_to_db_rows(services):
     assert len(results) == 5
     with services.engine.connect() as conn:
         rows = dict(conn.execute(select(schema.Credential.id, schema.Credential.name)).all())
+        # At catalog scale a result may be a training program.
+        rows |= dict(
+            conn.execute(select(schema.TrainingProgram.id, schema.TrainingProgram.name)).all()
+        )
     for r in results:
         assert rows[r.id] == r.name
         assert set(r.why) >= {"matched_skills", "gaps_closed", "recognition", "credit"}
@@ -94,7 +101,9 @@ def test_incremental_rebuild_reembeds_only_changes(services, settings, tmp_path)
     n, fresh = build_credential_index(
         settings, services.engine, "test-fp", services.encoder, progress=False
     )
-    assert fresh == 0 and n == len(cache)
+    # One vector per distinct text: a provider may list the same program twice (ETPL).
+    texts = {d.text for d in services.search.docs}
+    assert fresh == 0 and n == len(services.search.docs) and len(cache) == len(texts)
 
 
 # -- the fast paths give exactly what the straightforward ones gave ---------------------------
