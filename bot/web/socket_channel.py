@@ -147,6 +147,8 @@ class StockClientOutput(StackwiseSocketIOOutput):
     async def _send_message(self, socket_id: str, response: Any) -> None:
         if isinstance(response, dict) and isinstance(response.get("text"), str):
             self._said.append(response["text"])
+            # Our texts put one item a line; Markdown would join the lines into one paragraph.
+            response = {**response, "text": response["text"].replace("\n", "  \n")}
         await super()._send_message(socket_id, response)
 
     async def send_custom_json(
