@@ -22,10 +22,11 @@ from actions.context import services, source_dates
 from actions.credentials import ActionCompare, ActionCredentialDetails
 from actions.facts_text import record_line
 from actions.handoff import hand_off, intake_record
+from actions.occupations import ActionOccupationFacts, ActionSkillGap
 from actions.programs import ActionFinancialAid, ActionProgramLocation
 from actions.recognition import ActionRecognition
 from actions.recommend import ActionRefineRecommendations, card
-from actions.stacking import ActionDegreeCredit
+from actions.stacking import ActionDegreeCredit, ActionStackPlan
 from knowledge.advise import Readers, Reply, next_reply, understand
 from knowledge.intake import upsert_intake
 from knowledge.profile import LearnerProfile
@@ -41,6 +42,9 @@ _DELEGATES: dict[str, type[Action]] = {
     "action_program_location": ActionProgramLocation,
     "action_financial_aid": ActionFinancialAid,
     "action_refine_recommendations": ActionRefineRecommendations,
+    "action_skill_gap": ActionSkillGap,
+    "action_occupation_facts": ActionOccupationFacts,
+    "action_stack_plan": ActionStackPlan,
 }
 _REFINE_INTENT = {"cheaper": "ask_cheaper", "shorter": "ask_shorter"}
 _readers: Readers | None = None
@@ -109,7 +113,7 @@ def mirrored_slots(p: LearnerProfile) -> dict[str, Any]:
     }
 
 
-_SAID_BY_RULE = {"utter_faq", "utter_chitchat"}
+_SELECTED = {"utter_faq": "faq", "utter_chitchat": "chitchat"}
 _RESPONSES = {
     "utter_help": "Here's what I can do: suggest credentials and training for the job you want, "
     "within your budget, time and place; say if employers recognize them and if they count "
@@ -152,6 +156,8 @@ class ActionAdvise(Action):
             events += self._delegate(dispatcher, tracker, reply, mirror, facts.follow_up)
         else:
             self._emit(dispatcher, tracker, reply)
+        if reply.also and reply.also in _DELEGATES:
+            events += self._run(dispatcher, tracker, reply.also, mirror)
         if reply.question is not None:
             dispatcher.utter_message(text=reply.question.text, buttons=reply.question.buttons)
         if reply.results:
@@ -167,11 +173,8 @@ class ActionAdvise(Action):
         facts = services().search.facts([x.id for x in reply.results]) if reply.results else {}
         for m in reply.messages:
             if m.response:
-                # FAQ and chitchat answers were said by Rasa's rule just before this action.
-                if m.response not in _SAID_BY_RULE:
-                    dispatcher.utter_message(
-                        text=_RESPONSES.get(m.response) or _RESPONSES["utter_help"]
-                    )
+                text = _selected(tracker, m.response) or _RESPONSES.get(m.response)
+                dispatcher.utter_message(text=text or _RESPONSES["utter_help"])
                 continue
             dispatcher.utter_message(text=m.text, buttons=m.buttons or None)
             if m.results:
@@ -196,17 +199,41 @@ class ActionAdvise(Action):
                 **view.latest_message,
                 "intent": {"name": _REFINE_INTENT[follow_up], "confidence": 1.0},
             }
-        inner = CollectingDispatcher()
-        try:
-            events = _DELEGATES[reply.delegate]().run(inner, view, {})  # type: ignore[index]
-        except Exception:  # the core's own answer stands in
-            log.exception("follow-up action %s failed", reply.delegate)
-            events, inner.messages = [], []
+        inner, events = self._inner(view, reply.delegate)  # type: ignore[arg-type]
         if not inner.messages:
             self._emit(dispatcher, tracker, reply)
             return []
         dispatcher.messages.extend(inner.messages)
-        return [e for e in events if isinstance(e, dict)]
+        return events
+
+    def _run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        action: str,
+        mirror: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        inner, events = self._inner(_with_slots(tracker, mirror), action)
+        dispatcher.messages.extend(inner.messages)
+        return events
+
+    @staticmethod
+    def _inner(view: Tracker, action: str) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+        """Run an existing action on the profile's mirrored slots. The goal is the profile's:
+        the NLU's own goal entity would be matched again by the old matcher."""
+        view.latest_message = {
+            **view.latest_message,
+            "entities": [
+                e for e in view.latest_message.get("entities") or [] if e.get("entity") != "goal"
+            ],
+        }
+        inner = CollectingDispatcher()
+        try:
+            events = _DELEGATES[action]().run(inner, view, {})
+        except Exception:  # the core's own answer stands in
+            log.exception("follow-up action %s failed", action)
+            return CollectingDispatcher(), []
+        return inner, [e for e in events if isinstance(e, dict)]
 
     @staticmethod
     def _file_intake(tracker: Tracker, mirror: dict[str, Any], reply: Reply) -> None:
@@ -219,6 +246,16 @@ class ActionAdvise(Action):
             upsert_intake(services().app_engine, record)
         except Exception:
             log.exception("could not file the intake record")
+
+
+def _selected(tracker: Tracker, response: str) -> str | None:
+    """The FAQ / chitchat answer Rasa's response selector chose for this message."""
+    key = _SELECTED.get(response)
+    selector = tracker.latest_message.get("response_selector") or {}
+    try:
+        return selector[key]["response"]["responses"][0]["text"] if key else None
+    except (KeyError, IndexError, TypeError):
+        return None
 
 
 def _with_slots(tracker: Tracker, slots: dict[str, Any]) -> Tracker:

@@ -122,6 +122,9 @@ class Reply:
     # messages hold the core's own short answer for when that action is not available.
     delegate: str | None = None
     focus: str | None = None  # the record the follow-up is about
+    # An existing action whose answer follows the core's messages (a skill question asked
+    # with a goal: the recommendations first, then what the job asks for).
+    also: str | None = None
     handoff: bool = False  # the learner accepted an adviser (non-English offer)
 
     @property
@@ -288,6 +291,9 @@ _STOP = {
     "about", "more", "tell", "what", "maybe", "guess", "then", "think", "those", "these", "job",
     "jobs", "work", "worker", "workers", "other", "all", "specialists", "s", "sure",
 }  # fmt: skip
+_PAY_QUESTION = re.compile(
+    r"\b(what|which)\b.{0,30}\b(pays?|paying|money|salary)\b|\bgood pay(ing)?\b", re.I
+)
 _FAQ_ACTS = {"faq", "chitchat", "help", "bot_challenge", "out_of_scope"}
 _MILITARY = re.compile(
     r"\b(army|navy|marines?|marine corps|air force|coast guard|usmc|veteran|vet|military|mos|enlisted)\b",
@@ -346,12 +352,16 @@ def _act(text: str, intent: str | None) -> str | None:
     return None
 
 
-def _goal_fact(match: Any) -> GoalFact | None:
+def _goal_fact(match: Any, goals: Any = None) -> GoalFact | None:
     if match is None or match.kind == "none":
         return None
     if match.kind == "field":
         return GoalFact("field", match.field, field=match.field, said=match.span_text)
-    cands = tuple(Option(c.code, c.title) for c in match.candidates)
+    describe = getattr(goals, "describe", None) if match.ambiguous else None
+    cands = tuple(
+        _option(d) if describe and (d := describe(c.code)) else Option(c.code, c.title)
+        for c in match.candidates
+    )
     if not cands:
         return None
     top = cands[0]
@@ -398,11 +408,23 @@ def _place_fact(mention: Any) -> tuple[PlaceFact | None, str | None]:
 
 def _pick(text: str, profile: LearnerProfile, goal: GoalFact | None) -> Option | None:
     """An option of the last list of occupations, chosen by position or by its words."""
-    if profile.last_list != "options" or not profile.options:
+    if not profile.options:
         return None
     opts = profile.options
+    said = text.strip().lower()
+    exact = next((o for o in opts if o.title.lower() == said), None)
+    if exact is not None:
+        return exact
     if goal is not None and goal.code and any(o.code == goal.code for o in opts):
         return next(o for o in opts if o.code == goal.code)
+    if profile.last_list != "options":
+        # Records were shown with the options (an ambiguous goal): positions point at the
+        # records, words still pick an option.
+        said_words = _words(text)
+        scored = sorted(((len(said_words & _words(o.title)), i) for i, o in enumerate(opts)))
+        if scored and scored[-1][0] > 0 and (len(scored) == 1 or scored[-1][0] > scored[-2][0]):
+            return opts[scored[-1][1]]
+        return None
     pos = _positions(text, len(opts))
     if pos:
         return opts[pos[0]]
@@ -436,7 +458,7 @@ def understand(
             language = guess.code
     job = _job_fact(readers.goals.current_job(text))
     match = readers.goals.match_goal(text)
-    goal = _goal_fact(match)
+    goal = _goal_fact(match, readers.goals)
     # "I want to be a welder" names a goal; a job title said as the current job is not one.
     if goal is not None and job is not None and goal.code and goal.code == job.code:
         goal = None
@@ -608,6 +630,17 @@ class _Turn:
     # ---- the decision -------------------------------------------------------------------------
 
     def decide(self) -> Reply:
+        reply = self._decide()
+        f = self.facts
+        if reply.results and not reply.delegate:
+            # Answer first: a FAQ or a skill question asked with a goal follows the list.
+            if f.act in _FAQ_ACTS and not any(m.response for m in reply.messages):
+                reply.messages.append(Message(response=RESPONSES.get(f.act, "utter_faq")))
+            if f.intent == "ask_skill_gap" and reply.also is None:
+                reply.also = "action_skill_gap"
+        return reply
+
+    def _decide(self) -> Reply:
         f, p = self.facts, self.p
         if f.intent in ("affirm", "deny") and f.text.startswith("/"):
             return self.button(f.intent)
@@ -615,12 +648,24 @@ class _Turn:
             return self.other_language()
         if f.act in ("greet", "thanks", "bye", "affirm") and not self.news():
             return self.small_talk(f.act)
-        if f.act in _FAQ_ACTS and not self.news() and not (p.shown and f.follow_up):
+        news = self.news()
+        if not news and p.goal is not None and p.goal.code:
+            # Questions an existing action answers about the goal itself.
+            if f.intent == "ask_skill_gap":
+                self.say(f"Ask me what {p.goal.title.lower()} jobs need once more in a moment.")
+                return self.reply(self.repeat_open(), delegate="action_skill_gap")
+            if f.intent == "ask_occupation_facts" and not (p.shown and f.follow_up):
+                self.say(f"{p.goal.title}: pay and education are not available right now.")
+                return self.reply(self.repeat_open(), delegate="action_occupation_facts")
+        if f.intent == "ask_stack_plan" and p.shown and not news:
+            self.say("Ask a college about credit for these toward a degree.")
+            return self.reply(self.repeat_open(), delegate="action_stack_plan")
+        if f.act in _FAQ_ACTS and not news and not (p.shown and f.follow_up):
             return self.interruption(f.act)
         if f.follow_up and p.shown and not self.news(ignore_place=f.follow_up == "near_me"):
             return self.follow_up(f.follow_up)
         if f.goal is not None and f.goal.ambiguous:
-            return self.choose(list(f.goal.candidates), "Which of these do you mean?")
+            return self.ambiguous(f.goal)
         if f.goal is not None and f.goal.kind == "field":
             return self.field(f.goal)
         if (
@@ -632,7 +677,7 @@ class _Turn:
             return self.military(f.current_job)
         if f.goal is not None or f.picked is not None:
             return self.recommend()
-        if p.goal is not None and (self.news() or f.wants_recommendations or f.act == "skip"):
+        if p.goal is not None and (news or f.wants_recommendations or f.act == "skip"):
             return self.recommend()
         if (
             p.goal is None
@@ -642,6 +687,10 @@ class _Turn:
             return self.suggest()
         if f.act == "skip":
             return self.after_skip()
+        if p.goal is None and (_PAY_QUESTION.search(f.text) or self.before.open_question == "goal"):
+            # No goal yet, and the learner answered without one ("idk i like working with my
+            # hands", "what pays good without a degree"): entry-level jobs with pay to pick from.
+            return self.starter_jobs()
         if f.act in _FAQ_ACTS:
             return self.interruption(f.act)
         if f.place_unknown:
@@ -657,8 +706,14 @@ class _Turn:
         """The message changes something the recommendations depend on."""
         f = self.facts
         c = f.constraints
-        changed = (
+        before = self.before.goal
+        same_goal = (
             f.goal is not None
+            and before is not None
+            and (f.goal.code or f.goal.title) == (before.code or before.title)
+        )
+        changed = (
+            (f.goal is not None and not same_goal)
             or f.picked is not None
             or any(s.role == "has" for s in f.skills)
             or (f.place is not None and not ignore_place and not f.refers_place)
@@ -816,7 +871,7 @@ class _Turn:
             q = {"it": "information technology IT support"}.get(
                 g.field or "", g.title
             ) + " entry level"
-        wants = self.p.skill_labels("wants")
+        wants = self.p.skill_labels("wants") + self.p.skill_labels("asks")
         if wants:
             q += ". Wants to learn " + ", ".join(wants)
         return q
@@ -903,13 +958,25 @@ class _Turn:
             said.append(" or ".join(p.schedule))
         if "pell" in p.aid:
             said.append("Pell-eligible programs")
+        names = {"wioa": "WIOA funding", "gi_bill": "GI Bill benefits", "employer": "employer aid"}
+        aid = [names[a] for a in p.aid if a in names]
+        if aid:
+            said.append(" or ".join(aid) + " to ask about")
         if p.childcare:
             said.append("childcare help")
         if p.transit:
             said.append("reachable by transit")
         if p.education:
             said.append(f"you have {EDUCATION_LABELS.get(p.education, p.education)}")
-        return "Assuming " + ", ".join(said) + "."
+        line = "Assuming " + ", ".join(said) + "."
+        f = self.facts
+        has = [x.label for x in f.skills if x.role == "has"]
+        asked = [x.label for x in f.skills if x.role in ("wants", "asks")]
+        if has:
+            line = f"Noted that you know {_join(has)}. " + line
+        if asked:
+            line += f" Training that covers {_join(asked)} ranks higher."
+        return line
 
     # ---- the one question -------------------------------------------------------------------------
 
@@ -993,10 +1060,29 @@ class _Turn:
 
     def after_skip(self) -> Reply:
         p = self.p
+        if p.goal is None and p.options and p.last_list == "options":
+            first = p.options[0]
+            p.goal = GoalFact("occupation", first.title, code=first.code)
+            self.say(f"Then let's start with {first.title}; you can change it any time.")
         if p.goal is not None:
             return self.recommend()
-        self.say("No problem. Here are some fields many people start in:")
-        return self.reply(Question("goal", "Which one sounds closest, if any?", _GOAL_BUTTONS))
+        return self.starter_jobs()
+
+    def starter_jobs(self) -> Reply:
+        """No goal yet: a few entry-level jobs from the fields most people start in, with pay."""
+        options: list[Option] = []
+        if self.readers is not None:
+            for fld in ("healthcare", "trades", "it"):
+                options += [_option(s) for s in self.readers.goals.field_occupations(fld, 2)]
+        if not options:
+            self.say("No problem. Here are some fields many people start in:")
+            return self.reply(Question("goal", "Which one sounds closest, if any?", _GOAL_BUTTONS))
+        options.sort(key=lambda o: -(o.median_wage_usd or 0))
+        return self.choose(
+            options[:4],
+            "Does one of these interest you? A job or field of your own is fine too.",
+            "Entry-level jobs that usually need no degree, and what they pay:",
+        )
 
     # ---- choices --------------------------------------------------------------------------------
 
@@ -1022,6 +1108,30 @@ class _Turn:
         text = "\n".join(([intro] if intro else []) + self.option_lines(options))
         self.say(text)
         return self.reply(Question("goal", ask, self.option_buttons(options)))
+
+    def ambiguous(self, goal: GoalFact) -> Reply:
+        """Answer first for the words said, then the occupations they could mean as buttons."""
+        options = list(goal.candidates)[:3]
+
+        def pick_one(_: list[SearchResult]) -> Question:
+            self.p.offer(options)
+            paid = [o for o in options if o.median_wage_usd is not None]
+            if paid:
+                self.say(
+                    "It could mean: "
+                    + "; ".join(
+                        f"{o.title} (median pay ${o.median_wage_usd:,.0f} a year)" for o in paid
+                    )
+                    + "."
+                )
+            return Question("goal", "Which of these is closest?", self.option_buttons(options))
+
+        reply = self.recommend(head=f"Options for {goal.said or goal.title}:", then=pick_one)
+        if not reply.results:
+            self.messages.clear()
+            return self.choose(options, "Which of these do you mean?")
+        self.p.last_list = "shown"
+        return reply
 
     def field(self, goal: GoalFact) -> Reply:
         """Answer first: a field's starting credentials, and its entry-level jobs with pay to
@@ -1166,6 +1276,10 @@ class _Turn:
                 )
             return f"{name} is offered by {r['provider']}; see {r.get('url') or 'its website'}."
         return self.line(r, target.miles, target.place)
+
+
+def _join(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
 def _distinct(results: list[SearchResult], k: int) -> list[SearchResult]:

@@ -220,6 +220,21 @@ _STOP = set(
         "three",
     ]
 )
+# Words about when, how, how much or where, aid, and chat filler: never part of a goal
+# ("cna classes on weekends", "cdl school", "budget ~4k", "good morning", "idk").
+_NOISE = {
+    "morning", "mornings", "afternoon", "afternoons", "evening", "evenings", "night", "nights",
+    "weekend", "weekends", "weekday", "weekdays", "daytime", "online", "remote", "remotely",
+    "home", "hybrid", "person", "fast", "quick", "quickly", "asap", "hour", "hours", "hr", "hrs",
+    "wk", "week", "weeks", "month", "months", "budget", "afford", "affordable", "free", "pell",
+    "wioa", "gi", "bill", "fafsa", "grant", "grants", "scholarship", "childcare", "kids", "kid",
+    "bus", "transit", "car", "honestly", "idk", "guess", "lol", "stuff", "instead", "hmm", "thats",
+    "school", "schools", "clases", "clasess", "classes", "only", "please", "sorry", "lost", "out",
+    "maybe", "probably", "prefer", "preferably", "cert", "certs", "certificate", "certifications",
+    "apprenticeship", "apprenticeships", "bootcamp", "course", "courses", "program", "programs",
+    "quiero", "ser", "para", "estudiar", "pay", "pays", "paid", "right", "someday", "eventually",
+    "live", "living", "located", "moved", "if", "whether", "units", "while",
+}  # fmt: skip
 # Words kept even though they are in _STOP: they are parts of real titles learners type.
 _KEEP_IN_TITLES = {"licensed", "certified", "help", "it", "ma"}
 _PLURAL_IES = re.compile(r"(?<=[a-z]{3})ies$")
@@ -231,6 +246,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "uber": ("rideshare", "driver"),
     "lyft": ("rideshare", "driver"),
     "doordash": ("delivery", "driver"),
+    "ac": ("air", "conditioning"),
     # O*NET's only CMA is "Certified Medical Aide" (31-1121); learners mean the assistant.
     "cma": ("certified", "medical", "assistant"),
     "cyber": ("cybersecurity",),
@@ -257,8 +273,14 @@ _AGENT = {
     "techs": "technician",
     "rep": "representative",
     "mech": "mechanic",
+    "fix": "repairer",
+    "fixing": "repairer",
+    "repair": "repairer",
+    "assisting": "assistant",
     "engineer": "engineer",
 }
+# The abbreviations learners name jobs by (issue #16): each names a job on its own.
+_ABBREVIATIONS = {"rn", "lvn", "lpn", "cna", "hvac", "emt", "cnc", "ux", "qa", "cma", "ma", "it"}
 # Upper-case-only abbreviations that are ordinary words in lower case.
 _CASED = {"IT": "zzit", "MA": "zzma"}
 
@@ -295,6 +317,9 @@ _GOAL_CUE = re.compile(
     r"switch(?:ing)?(?: careers?)? (?:in)?to|mov(?:e|ing) into|transition(?:ing)? (?:in)?to|"
     r"get my|get an?|job (?:as|in)|jobs? in|work(?:ing)? (?:as|in)|career (?:as|in)|"
     r"interested in|train(?:ing)? (?:as|to be|for)|stud(?:y|ying)|goal is(?: to)?|"
+    r"learn(?:ing)?(?: how)? to|(?:thinking|thought)(?: \w+){0,4}? about(?: doing| being| becoming)?|"
+    r"thinking(?: of)?|"
+    r"wanna(?: do| be)?|quiero(?: ser| estudiar(?: para ser)?)?|para ser|"
     r"(?:want|wanna|wanting|'d like|would like|hope|hoping|plan|planning|trying|aim|aiming|"
     r"gonna|going|need|love) to)\b\s*(?:an?\b|the\b|my\b|some\b)?",
     re.I,
@@ -457,6 +482,10 @@ class GoalUnderstanding:
             if len(tok) >= 4:
                 for d in _deletes(tok):
                     self._deletes[d].append(tok)
+        last: Counter[str] = Counter(toks[-1] for _, _, toks in self._titles)
+        self._heads = {t for t, n in last.items() if n >= 0.2 * len(postings[t])}
+        self._heads |= _ABBREVIATIONS & postings.keys()
+        self._deletes2_index: dict[str, list[str]] | None = None  # built on first use
         self._field_words = sorted(
             ((w, name) for name, (words, _) in _FIELDS.items() for w in words),
             key=lambda x: -len(x[0]),
@@ -497,13 +526,30 @@ class GoalUnderstanding:
 
     # ---- title matching ------------------------------------------------------------------
 
+    def _deletes2(self) -> dict[str, list[str]]:
+        """Two-deletion index of long title words (only a long typo needs it)."""
+        if self._deletes2_index is None:
+            index: dict[str, list[str]] = defaultdict(list)
+            for tok in self._postings:
+                if len(tok) >= 9:
+                    for d2 in {d2 for d1 in _deletes(tok) for d2 in _deletes(d1)}:
+                        index[d2].append(tok)
+            self._deletes2_index = dict(index)
+        return self._deletes2_index
+
     def _fix(self, tok: str) -> str | None:
         if tok in self._postings:
             return tok
         if len(tok) < 5:
             return None
-        hits = {t for d in (tok, *_deletes(tok)) for t in self._deletes.get(d, ())}
-        hits |= {tok[:i] + tok[i + 1 :] for i in range(len(tok))} & self._postings.keys()
+        dels = _deletes(tok)
+        # A letter left out ("electrican") or one too many ("payrolll") before a changed one
+        # ("electrical"), then the commoner word.
+        hits = set(self._deletes.get(tok, ())) | (dels & self._postings.keys())
+        if not hits:
+            hits = {t for d in dels for t in self._deletes.get(d, ())}
+        if not hits and len(tok) >= 8:  # long words: two letters left out ("bookeping")
+            hits = {t for d in dels for t in self._deletes2().get(d, ())}
         if not hits:
             return None
         return max(hits, key=lambda t: (len(self._postings[t]), t))
@@ -516,7 +562,7 @@ class GoalUnderstanding:
             if raw in ("it", "ma"):
                 continue  # a pronoun / a state unless written IT, MA
             raw = {"zzit": "it", "zzma": "ma"}.get(raw, raw)
-            if raw in _STOP and raw not in _KEEP_IN_TITLES:
+            if (raw in _STOP and raw not in _KEEP_IN_TITLES) or raw in _NOISE:
                 continue
             tok = _norm(raw)
             expanded = _ALIASES.get(raw) or _ALIASES.get(tok)
@@ -526,7 +572,7 @@ class GoalUnderstanding:
             tok = _AGENT.get(raw, _AGENT.get(tok, tok))
             fixed = self._fix(tok)
             if fixed is not None:
-                out.append(fixed)
+                out.append(_AGENT.get(fixed, fixed))
         return list(dict.fromkeys(out))
 
     def _rank(
@@ -615,10 +661,15 @@ class GoalUnderstanding:
                 break
         return out
 
+    def describe(self, code: str) -> Suggestion | None:
+        """An occupation with its BLS median pay and typical education, by O*NET-SOC code."""
+        o = self._occ.get(code)
+        return _suggestion(code, o, 1.0, ()) if o is not None else None
+
     # ---- goal ----------------------------------------------------------------------------
 
     def match_goal(self, text: str) -> GoalMatch:
-        text = text[:500]
+        text = _without_places(text[:500])
         current = {s for s, _ in self._current_spans(text)}
         for start, end, full_end, cued in self._goal_spans(text, current):
             found = self._judge(text, start, end, full_end, cued)
@@ -627,12 +678,15 @@ class GoalUnderstanding:
         return GoalMatch("none")
 
     def _goal_spans(self, text: str, current: set[int]) -> list[tuple[int, int, int, bool]]:
+        """(start, end, full end, cued) per clause that may name the goal, cued ones first. A
+        clause about the current job still names a goal after a later cue ("I work the register
+        and my manager said I should become a pharmacy tech")."""
         spans: list[tuple[int, int, int, bool]] = []
         pos = 0
         for part in [*_CLAUSE.split(text)]:
             start = text.find(part, pos) if part else pos
             pos = start + len(part)
-            if not part.strip() or start in current:
+            if not part.strip():
                 continue
             cues = list(_GOAL_CUE.finditer(part))
             cur = _CURRENT_CUE.search(part)
@@ -645,9 +699,24 @@ class GoalUnderstanding:
                     s += 1
                 tail = _SPAN_END.sub("", text[s:pos])
                 full = len(text[s:pos].rstrip(" ,?!"))
-                spans.append((s, s + len(tail.rstrip(" ,?!")), s + full, True))
-            elif not cur and not _QUESTION_START.match(part):
+                if self._query(text[s:pos]) or self._field_in(text[s:pos]):
+                    spans.append((s, s + len(tail.rstrip(" ,?!")), s + full, True))
+                    continue
+                part, pos_end = text[start : start + c.start()], pos
+                pos = start + len(part)
+                if not part.strip() or cur:
+                    pos = pos_end
+                    continue
                 tail = _SPAN_END.sub("", part)
+                lead = len(part) - len(part.lstrip())
+                spans.append((start + lead, start + len(tail.rstrip(" ,?!")), pos, False))
+                pos = pos_end
+            elif start in current or cur:
+                continue
+            else:
+                # A question ("can wioa pay for cdl school?") keeps its words after "for".
+                question = bool(_QUESTION_START.match(part))
+                tail = part if question else _SPAN_END.sub("", part)
                 lead = len(part) - len(part.lstrip())
                 full = start + len(part.rstrip(" ,?!"))
                 spans.append((start + lead, start + len(tail.rstrip(" ,?!")), full, False))
@@ -661,7 +730,11 @@ class GoalUnderstanding:
             return None
         low = re.sub(r"\bIT\b", "zzit", span).lower()
         rest = re.sub(rf"(?<![a-z-]){re.escape(fld[0])}(?![a-z-])", " ", low)
-        leftover = [t for t in _WORD.findall(rest) if t not in _STOP and t not in _FIELD_FILLER]
+        leftover = [
+            t
+            for t in _WORD.findall(rest)
+            if t not in _STOP and t not in _FIELD_FILLER and t not in _NOISE
+        ]
         return None if leftover else fld[1]
 
     def _judge(self, text: str, start: int, end: int, full_end: int, cued: bool) -> GoalMatch:
@@ -677,7 +750,9 @@ class GoalUnderstanding:
             conf = 0.9 if cued else 0.7
             return GoalMatch("field", span=(start, end), span_text=span, field=fld, confidence=conf)
         raw_content = [
-            t for t in _WORD.findall(re.sub(r"\bIT\b", "zzit", span).lower()) if t not in _STOP
+            t
+            for t in _WORD.findall(re.sub(r"\bIT\b", "zzit", span).lower())
+            if t not in _STOP and t not in _NOISE and len(t) > 1
         ]
         if not q or (not cued and len(raw_content) > 5):
             return GoalMatch("none")
@@ -687,10 +762,20 @@ class GoalUnderstanding:
         found = self._rank(q, None, True)
         if not found:
             return GoalMatch("none")
+        # Without a cue, the words must include one that ends job titles ("realtor", "cna",
+        # "driver") or two words of one title ("help desk"), not one word that starts titles
+        # ("lost", "stay", "morning").
+        if not cued and not any(t in self._heads for t in q):
+            if len(set(_title_tokens(found[0].matched_title)) & set(q)) < 2:
+                return GoalMatch("none")
         top = found[0].score
         if top < (0.62 if cued else 0.8):
             return GoalMatch("none")
         close = [c for c in found[:3] if c.score >= top - 0.06]
+        # "hygienist or assistant", "bookkeeping or payroll": each side with the shared words.
+        alt = self._alternatives(span, q)
+        if len(alt) > 1:
+            close = alt
         ambiguous = len(close) > 1
         confidence = round(min(1.0, top) * (1.0 - 0.3 * ambiguous), 3)
         return GoalMatch(
@@ -702,6 +787,21 @@ class GoalUnderstanding:
             confidence,
             ambiguous,
         )
+
+    def _alternatives(self, span: str, q: list[str]) -> list[Candidate]:
+        m = re.search(r"\b([a-z]+) or ([a-z]+)\b", span.lower())
+        if not m:
+            return []
+        sides = [self._query(m.group(1)), self._query(m.group(2))]
+        if not all(len(x) == 1 for x in sides) or not any(x[0] in self._heads for x in sides):
+            return []
+        base = [t for t in q if t not in (sides[0][0], sides[1][0])]
+        out: list[Candidate] = []
+        for side in sides:
+            found = self._rank([*base, side[0]], None, True)
+            if found and found[0].score >= 0.62 and found[0].code not in {c.code for c in out}:
+                out.append(found[0])
+        return out
 
     def _known(self, raw: str) -> bool:
         tok = _norm(raw)
@@ -733,7 +833,9 @@ class GoalUnderstanding:
             m = _CURRENT_CUE.search(part)
             assert m is not None
             s = start + m.end()
-            tail = _SPAN_END.sub("", text[s:end]).rstrip(" ,?!")
+            tail = _SPAN_END.sub("", text[s:end].split(",")[0]).rstrip(" ,?!")
+            # "a substitute teacher rn": right now, not a registered nurse.
+            tail = re.sub(r"(?i)\s+(?:rn|now|atm|currently|these days)$", "", tail)
             # "I work as a cashier and want to ..." -> stop before the goal cue.
             g = _GOAL_CUE.search(tail)
             if g:
@@ -746,7 +848,8 @@ class GoalUnderstanding:
             if fld and fld[1] in ("construction",) and len(q) <= 1:
                 q = self._query("construction worker")
             found = self._rank(q, None, True)
-            if found and found[0].score >= 0.62:
+            # A job is named by a word that ends job titles ("cashier"), not "a single mom".
+            if found and found[0].score >= 0.62 and any(t in self._heads for t in q):
                 return CurrentJob((s, s + len(tail)), tail, tuple(found[:3]))
         return None
 
@@ -841,6 +944,18 @@ class GoalUnderstanding:
             out.append(_suggestion(code, o, round(s * (1.0 if entry else 0.6), 4), because[code]))
         out.sort(key=lambda x: (-x.score, x.median_wage_usd is None, x.code))
         return out[:limit]
+
+
+def _without_places(text: str) -> str:
+    """The text with the places it names blanked out (same offsets): "el paso", "dfw"."""
+    from knowledge.places import find_place
+
+    for _ in range(3):
+        m = find_place(text)
+        if m is None or m.place is None or not m.text.strip():
+            break
+        text = text[: m.start] + " " * (m.end - m.start) + text[m.end :]
+    return text
 
 
 def _deletes(tok: str) -> set[str]:

@@ -243,6 +243,7 @@ class LearnerProfile:
 
     def show(self, records: list[Shown]) -> None:
         self.shown = list(records)
+        self.options = []  # offered before these records: no longer what "the nurse one" means
         self.seen += [r.id for r in records if r.id not in self.seen]
         self.last_list = "shown"
         self.focus = records[0].id if records else self.focus

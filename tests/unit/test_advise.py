@@ -575,9 +575,12 @@ def test_no_turn_ends_without_an_answer_or_a_question(readers):
 # ---- choices ------------------------------------------------------------------------------
 
 
-def test_ambiguous_goal_gives_buttons_and_a_pick_recommends(readers):
+def test_ambiguous_goal_recommends_at_once_then_buttons_and_a_pick_recommends(readers):
     first, second = chat(readers, "i want to be a nurse", "the LVN one")
-    assert 2 <= len(first.question.buttons) <= 4 and not first.results
+    # Answer first (issue #16 item 1), then the occupations it could mean as 2-3 buttons.
+    assert first.results and first.question.topic == "goal"
+    assert 2 <= len(first.question.buttons) <= 4
+    assert {b["title"] for b in first.question.buttons} >= {"Registered Nurses"}
     assert second.profile.goal.code == "29-2061.00"
     assert names(second)[0] == "Vocational Nursing Certificate"
 
