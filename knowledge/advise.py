@@ -660,7 +660,11 @@ class _Turn:
         if f.intent == "ask_stack_plan" and p.shown and not news:
             self.say("Ask a college about credit for these toward a degree.")
             return self.reply(self.repeat_open(), delegate="action_stack_plan")
-        if f.act in _FAQ_ACTS and not news and not (p.shown and f.follow_up):
+        owed = p.goal is not None and (
+            f.wants_recommendations or (f.act == "out_of_scope" and not p.shown)
+        )
+        if f.act in _FAQ_ACTS and not news and not (p.shown and f.follow_up) and not owed:
+            # A goal known but nothing shown yet ("ok show me in english") is owed an answer.
             return self.interruption(f.act)
         if f.follow_up and p.shown and not self.news(ignore_place=f.follow_up == "near_me"):
             return self.follow_up(f.follow_up)

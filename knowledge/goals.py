@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,6 +235,7 @@ _NOISE = {
     "apprenticeship", "apprenticeships", "bootcamp", "course", "courses", "program", "programs",
     "quiero", "ser", "para", "estudiar", "pay", "pays", "paid", "right", "someday", "eventually",
     "live", "living", "located", "moved", "if", "whether", "units", "while",
+    "pero", "hablo", "mucho", "ingles", "vivo", "en", "y", "de", "el", "la", "un", "una", "como",
 }  # fmt: skip
 # Words kept even though they are in _STOP: they are parts of real titles learners type.
 _KEEP_IN_TITLES = {"licensed", "certified", "help", "it", "ma"}
@@ -277,6 +279,17 @@ _AGENT = {
     "fixing": "repairer",
     "repair": "repairer",
     "assisting": "assistant",
+    # A few Spanish job words (O*NET has no Spanish titles; issue #16 item 7 keeps the goal).
+    "asistente": "assistant",
+    "medico": "medical",
+    "enfermera": "nurse",
+    "enfermero": "nurse",
+    "enfermeria": "nurse",
+    "soldador": "welder",
+    "soldadura": "welder",
+    "electricista": "electrician",
+    "mecanico": "mechanic",
+    "camionero": "driver",
     "engineer": "engineer",
 }
 # The abbreviations learners name jobs by (issue #16): each names a job on its own.
@@ -555,6 +568,7 @@ class GoalUnderstanding:
         return max(hits, key=lambda t: (len(self._postings[t]), t))
 
     def _query(self, text: str) -> list[str]:
+        text = _fold(text)
         for cased, repl in _CASED.items():
             text = re.sub(rf"\b{cased}\b", repl, text)
         out: list[str] = []
@@ -944,6 +958,15 @@ class GoalUnderstanding:
             out.append(_suggestion(code, o, round(s * (1.0 if entry else 0.6), 4), because[code]))
         out.sort(key=lambda x: (-x.score, x.median_wage_usd is None, x.code))
         return out[:limit]
+
+
+def _fold(text: str) -> str:
+    """Accents off, same length ("médico" -> "medico"), so spans keep their offsets."""
+    out = []
+    for ch in text:
+        base = unicodedata.normalize("NFKD", ch)[0] if ord(ch) > 127 else ch
+        out.append(base if base.isascii() else ch)
+    return "".join(out)
 
 
 def _without_places(text: str) -> str:
