@@ -203,6 +203,8 @@ class ActionAdvise(Action):
         if not inner.messages:
             self._emit(dispatcher, tracker, reply)
             return []
+        if reply.lead:
+            dispatcher.utter_message(text=reply.lead)
         dispatcher.messages.extend(inner.messages)
         return events
 

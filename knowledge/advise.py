@@ -125,6 +125,7 @@ class Reply:
     # An existing action whose answer follows the core's messages (a skill question asked
     # with a goal: the recommendations first, then what the job asks for).
     also: str | None = None
+    lead: str | None = None  # said before the delegated action's answer
     handoff: bool = False  # the learner accepted an adviser (non-English offer)
 
     @property
@@ -293,6 +294,20 @@ _STOP = {
 }  # fmt: skip
 _PAY_QUESTION = re.compile(
     r"\b(what|which)\b.{0,30}\b(pays?|paying|money|salary)\b|\bgood pay(ing)?\b", re.I
+)
+_CHAT_ACTS = {"greet", "thanks", "bye", "skip", "affirm", "deny"}
+_ACRONYM = re.compile(
+    r"\b(?!(?:IT|OK|US|TX|USA|GED|ASAP|LOL|IDK|HEB|BTW|FYI|TBH)\b)[A-Z]{2,5}\+?(?=\W|$)"
+)
+_HOW_GET = re.compile(
+    r"\bhow (?:do|can|would|should) i (?:get|earn|pass|do|study for)\b(?! (?:into|started|a job|hired))",
+    re.I,
+)
+# Asking what to do without a goal ("what could I do?", "what jobs fit"): no topic to search.
+_NO_GOAL_Q = re.compile(
+    r"\bwhat (?:kind of |other |else )?(?:jobs?|careers?|work|could i|can i|should i|else)\b|"
+    r"\bwhat'?s next\b|\bno idea\b|\bnot sure what\b|\bmove into\b|\bout there for me\b",
+    re.I,
 )
 _FAQ_ACTS = {"faq", "chitchat", "help", "bot_challenge", "out_of_scope"}
 _MILITARY = re.compile(
@@ -465,9 +480,14 @@ def understand(
     if goal is None and job is not None and job.military and re.search(r"\bIT\b", text):
         goal = GoalFact("field", "it", field="it", said="IT")
     topic = None
-    if goal is None and act is None:
+    no_goal_question = bool(_NO_GOAL_Q.search(text)) and (job is not None or bool(skills))
+    if goal is None and act not in _CHAT_ACTS and not no_goal_question:
         named = readers.find_by_name(text) if readers.find_by_name else None
-        if named or _TRAINING.search(text):
+        # A credential asked for by name: found in the catalog, said with a training word, an
+        # acronym ("CAPM or PMP", "CCMA"), or "how do I get/earn X".
+        asked = (_ACRONYM.search(text) and _QUESTION.search(text)) or _HOW_GET.search(text)
+        # A FAQ about credentials in general ("what is a micro-credential") names none.
+        if named or asked or (act is None and _TRAINING.search(text)):
             topic = _topic(text)
     if goal is None and topic:
         goal = GoalFact("topic", topic, said=topic)
@@ -484,6 +504,8 @@ def understand(
         if goal_span and start is not None and goal_span[0] <= start < goal_span[1]:
             continue
         role = getattr(m, "role", "has") or "has"
+        if topic and role == "has":  # "AWS Cloud Practitioner, is that a good cert": a name
+            role = "asks"
         if (
             _QUESTION.search(text)
             and role == "has"
@@ -492,7 +514,8 @@ def understand(
             role = "wants"
         skill_facts.append(SkillFact(m.label, getattr(m, "skill_id", "") or "", role))
     place, unknown_place = _place_fact(readers.place(text) if readers.place else None)
-    constraints = parse_constraints(text)
+    # "good morning!!" is a greeting, not a schedule.
+    constraints = parse_constraints(_GREET.sub(" ", text) if act == "greet" else text)
     picked = _pick(text, profile, goal)
     if picked is not None and goal is not None and goal.kind != "occupation":
         goal = None
@@ -691,7 +714,11 @@ class _Turn:
             return self.suggest()
         if f.act == "skip":
             return self.after_skip()
-        if p.goal is None and (_PAY_QUESTION.search(f.text) or self.before.open_question == "goal"):
+        if p.goal is None and (
+            _PAY_QUESTION.search(f.text)
+            or _NO_GOAL_Q.search(f.text)
+            or self.before.open_question == "goal"
+        ):
             # No goal yet, and the learner answered without one ("idk i like working with my
             # hands", "what pays good without a degree"): entry-level jobs with pay to pick from.
             return self.starter_jobs()
@@ -1072,12 +1099,16 @@ class _Turn:
             return self.recommend()
         return self.starter_jobs()
 
-    def starter_jobs(self) -> Reply:
-        """No goal yet: a few entry-level jobs from the fields most people start in, with pay."""
+    def starter_options(self) -> list[Option]:
         options: list[Option] = []
         if self.readers is not None:
             for fld in ("healthcare", "trades", "it"):
                 options += [_option(s) for s in self.readers.goals.field_occupations(fld, 2)]
+        return options
+
+    def starter_jobs(self) -> Reply:
+        """No goal yet: a few entry-level jobs from the fields most people start in, with pay."""
+        options = self.starter_options()
         if not options:
             self.say("No problem. Here are some fields many people start in:")
             return self.reply(Question("goal", "Which one sounds closest, if any?", _GOAL_BUTTONS))
@@ -1163,8 +1194,19 @@ class _Turn:
         code = p.current_job.code if p.current_job is not None else None
         found = self.readers.goals.suggest_occupations(labels, code, 4) if self.readers else []
         options = [_option(s) for s in found]
-        if not options:
-            return self.reply(self.goal_question())
+        if len(options) < 2:
+            return (
+                self.starter_jobs()
+                if not options
+                else self.choose(
+                    options
+                    + [
+                        o for o in self.starter_options() if o.code not in {x.code for x in options}
+                    ][:3],
+                    "Which of these interests you?",
+                    "Jobs that could fit you, and what they pay:",
+                )
+            )
         because = ", ".join(labels[:3]) if labels else (p.current_job.said if p.current_job else "")
         intro = (
             f"Jobs that use what you've done ({because}):"
@@ -1218,6 +1260,13 @@ class _Turn:
             return shown[scored[0][1]]
         return next((s for s in shown if s.id == p.focus), shown[0])
 
+    def explicit_reference(self) -> bool:
+        f, p = self.facts, self.p
+        if f.refers_to or f.refers_cheapest or f.refers_place:
+            return True
+        said = _words(f.text)
+        return any(said & _words(f"{s.name} {s.provider}") for s in p.shown)
+
     def follow_up(self, kind: str) -> Reply:
         p, f = self.p, self.facts
         if kind == "near_me":
@@ -1236,6 +1285,35 @@ class _Turn:
         target = self.referred()
         if target is None:
             return self.recommend()
+        if kind == "cost" and not self.explicit_reference():
+            # "how much does it cost?" after a list: what each of them costs.
+            facts = self.search.facts([x.id for x in p.shown])
+            lines = [
+                f"{i}. {self.line(facts[x.id], x.miles, x.place)}"
+                for i, x in enumerate(p.shown, 1)
+                if x.id in facts
+            ]
+            if lines:
+                self.say("What each one costs:\n" + "\n".join(lines))
+                return self.reply(self.repeat_open(), focus=target.id)
+        if f.refers_place and not any(
+            f.refers_place.lower() in f"{x.place or ''} {x.provider} {x.name}".lower()
+            for x in p.shown
+        ):
+            lead = f"None of these is in {f.refers_place} itself; the nearest one:"
+            nearest = min(
+                (x for x in p.shown if x.miles is not None),
+                key=lambda x: x.miles or 0.0,
+                default=None,
+            )
+            target = nearest or target
+            p.focus = target.id
+            facts = self.search.facts([target.id])
+            self.say(lead)
+            self.say(self.core_answer(kind, [facts[i] for i in [target.id] if i in facts], target))
+            return self.reply(
+                self.repeat_open(), focus=target.id, lead=lead, delegate=DELEGATES.get(kind)
+            )
         p.focus = target.id
         ids = [target.id]
         if kind == "compare":

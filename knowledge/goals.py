@@ -226,7 +226,7 @@ _STOP = set(
 _NOISE = {
     "morning", "mornings", "afternoon", "afternoons", "evening", "evenings", "night", "nights",
     "weekend", "weekends", "weekday", "weekdays", "daytime", "online", "remote", "remotely",
-    "home", "hybrid", "person", "fast", "quick", "quickly", "asap", "hour", "hours", "hr", "hrs",
+    "hybrid", "person", "fast", "quick", "quickly", "asap", "hour", "hours", "hr", "hrs",
     "wk", "week", "weeks", "month", "months", "budget", "afford", "affordable", "free", "pell",
     "wioa", "gi", "bill", "fafsa", "grant", "grants", "scholarship", "childcare", "kids", "kid",
     "bus", "transit", "car", "honestly", "idk", "guess", "lol", "stuff", "instead", "hmm", "thats",
@@ -234,7 +234,7 @@ _NOISE = {
     "maybe", "probably", "prefer", "preferably", "cert", "certs", "certificate", "certifications",
     "apprenticeship", "apprenticeships", "bootcamp", "course", "courses", "program", "programs",
     "quiero", "ser", "para", "estudiar", "pay", "pays", "paid", "right", "someday", "eventually",
-    "live", "living", "located", "moved", "if", "whether", "units", "while",
+    "live", "living", "located", "moved", "stay", "if", "whether", "units", "while",
     "pero", "hablo", "mucho", "ingles", "vivo", "en", "y", "de", "el", "la", "un", "una", "como",
 }  # fmt: skip
 # Words kept even though they are in _STOP: they are parts of real titles learners type.
@@ -292,8 +292,10 @@ _AGENT = {
     "camionero": "driver",
     "engineer": "engineer",
 }
-# The abbreviations learners name jobs by (issue #16): each names a job on its own.
+# The abbreviations learners name jobs by (issue #16), and a few words that name a line of
+# work on their own: each names a goal without a cue ("cybersecurity??").
 _ABBREVIATIONS = {"rn", "lvn", "lpn", "cna", "hvac", "emt", "cnc", "ux", "qa", "cma", "ma", "it"}
+_ABBREVIATIONS |= {"cybersecurity", "phlebotomist", "welder", "bookkeeper"}
 # Upper-case-only abbreviations that are ordinary words in lower case.
 _CASED = {"IT": "zzit", "MA": "zzma"}
 
@@ -779,9 +781,12 @@ class GoalUnderstanding:
         # Without a cue, the words must include one that ends job titles ("realtor", "cna",
         # "driver") or two words of one title ("help desk"), not one word that starts titles
         # ("lost", "stay", "morning").
-        if not cued and not any(t in self._heads for t in q):
-            if len(set(_title_tokens(found[0].matched_title)) & set(q)) < 2:
-                return GoalMatch("none")
+        if (
+            not cued
+            and not any(t in self._heads for t in q)
+            and len(set(_title_tokens(found[0].matched_title)) & set(q)) < 2
+        ):
+            return GoalMatch("none")
         top = found[0].score
         if top < (0.62 if cued else 0.8):
             return GoalMatch("none")

@@ -616,7 +616,11 @@ def test_military_asks_for_the_civilian_goal_with_options(readers):
 
 def test_cost_follow_up_names_the_price_of_what_was_shown(readers):
     _, r = chat(readers, "I want to become a welder. What should I do?", "how much does it cost?")
-    assert re.search(r"\$\d", "\n".join(r.texts)) and r.delegate == "action_credential_details"
+    # "it" after a list of three: what each one costs, from the records shown.
+    text = "\n".join(r.texts)
+    assert re.search(r"\$\d", text) and all(s.name in text for s in r.profile.shown)
+    _, one = chat(readers, "I want to become a welder", "how much is the first one")
+    assert one.delegate == "action_credential_details" and re.search(r"\$\d", one.texts[0])
 
 
 def test_compare_the_first_two(readers):
