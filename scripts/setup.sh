@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Browser tests: Debian's Chromium (never a browser downloaded by Playwright) and axe-core.
+# Browser tests: Debian's Chromium (never a browser downloaded by Playwright), axe-core and
+# rasa-webchat (the stock Rasa client the college-stack test drives), from package-lock.json.
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Chromium for the browser tests (apt-get)"
@@ -15,9 +16,9 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "setup: /usr/bin/chromium missing (install the 'chromium' package); browser tests will be skipped" >&2
   fi
 fi
-if [ ! -d node_modules/axe-core ] && [ -f package-lock.json ]; then
+if { [ ! -d node_modules/axe-core ] || [ ! -d node_modules/rasa-webchat ]; } && [ -f package-lock.json ]; then
   if command -v npm >/dev/null 2>&1; then
-    echo "setup: npm ci (axe-core for the accessibility checks)"
+    echo "setup: npm ci (axe-core for the accessibility checks, rasa-webchat for the stock-client test)"
     npm ci --no-audit --no-fund --silent || echo "setup: npm ci failed; accessibility checks will be skipped" >&2
   else
     echo "setup: npm not found; accessibility checks will be skipped" >&2
