@@ -299,6 +299,8 @@ _CHAT_ACTS = {"greet", "thanks", "bye", "skip", "affirm", "deny"}
 _ACRONYM = re.compile(
     r"\b(?!(?:IT|OK|US|TX|USA|GED|ASAP|LOL|IDK|HEB|BTW|FYI|TBH)\b)[A-Z]{2,5}\+?(?=\W|$)"
 )
+# A credential's code: "epa 608", "az-900", "a+", "security+".
+_CODE = re.compile(r"\b[a-z]{2,6}[- ]?\d{2,4}\b|\b[a-z]{1,8}\+(?=\W|$)", re.I)
 _HOW_GET = re.compile(
     r"\bhow (?:do|can|would|should) i (?:get|earn|pass|do|study for)\b(?! (?:into|started|a job|hired))",
     re.I,
@@ -480,12 +482,16 @@ def understand(
     if goal is None and job is not None and job.military and re.search(r"\bIT\b", text):
         goal = GoalFact("field", "it", field="it", said="IT")
     topic = None
-    no_goal_question = bool(_NO_GOAL_Q.search(text)) and (job is not None or bool(skills))
+    no_goal_question = (
+        bool(_NO_GOAL_Q.search(text)) and (job is not None or bool(skills))
+    ) or bool(_PAY_QUESTION.search(text))
     if goal is None and act not in _CHAT_ACTS and not no_goal_question:
         named = readers.find_by_name(text) if readers.find_by_name else None
         # A credential asked for by name: found in the catalog, said with a training word, an
         # acronym ("CAPM or PMP", "CCMA"), or "how do I get/earn X".
-        asked = (_ACRONYM.search(text) and _QUESTION.search(text)) or _HOW_GET.search(text)
+        asked = (
+            (_ACRONYM.search(text) or _CODE.search(text)) and _QUESTION.search(text)
+        ) or _HOW_GET.search(text)
         # A FAQ about credentials in general ("what is a micro-credential") names none.
         if named or asked or (act is None and _TRAINING.search(text)):
             topic = _topic(text)
@@ -514,6 +520,10 @@ def understand(
             role = "wants"
         skill_facts.append(SkillFact(m.label, getattr(m, "skill_id", "") or "", role))
     place, unknown_place = _place_fact(readers.place(text) if readers.place else None)
+    zip_code = re.search(r"\b7[5-9]\d{3}\b|\b88[5-9]\d{2}\b", text)
+    if place is None and zip_code and readers.place is not None:
+        # A Texas ZIP said in a question ("which is closest to 77506") is still the place.
+        place, unknown_place = _place_fact(readers.place(zip_code.group(0)))
     # "good morning!!" is a greeting, not a schedule.
     constraints = parse_constraints(_GREET.sub(" ", text) if act == "greet" else text)
     picked = _pick(text, profile, goal)
@@ -553,7 +563,11 @@ def _topic(text: str) -> str:
         " ",
         topic,
     )
-    return re.sub(r"\s+", " ", topic).strip(" ,?!.") or text
+    topic = re.sub(r"\s+", " ", topic).strip(" ,?!.") or text
+    # Keep "a+" / "security+" whole: the "+" is part of the credential's name.
+    for code in re.findall(r"\b\w+\+(?=\W|$)", text):
+        topic = re.sub(rf"\b{re.escape(code[:-1])}\b(?!\+)", code, topic, count=1)
+    return topic
 
 
 def _follow_up(
@@ -686,6 +700,9 @@ class _Turn:
         owed = p.goal is not None and (
             f.wants_recommendations or (f.act == "out_of_scope" and not p.shown)
         )
+        if p.goal is None and not p.shown and f.goal is None and _PAY_QUESTION.search(f.text):
+            # "what pays good without a degree": jobs with pay, not a FAQ about degrees.
+            return self.starter_jobs()
         if f.act in _FAQ_ACTS and not news and not (p.shown and f.follow_up) and not owed:
             # A goal known but nothing shown yet ("ok show me in english") is owed an answer.
             return self.interruption(f.act)

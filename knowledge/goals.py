@@ -234,7 +234,7 @@ _NOISE = {
     "maybe", "probably", "prefer", "preferably", "cert", "certs", "certificate", "certifications",
     "apprenticeship", "apprenticeships", "bootcamp", "course", "courses", "program", "programs",
     "quiero", "ser", "para", "estudiar", "pay", "pays", "paid", "right", "someday", "eventually",
-    "live", "living", "located", "moved", "stay", "if", "whether", "units", "while",
+    "live", "living", "located", "moved", "stay", "taught", "spanish", "english", "bilingual", "if", "whether", "units", "while",
     "pero", "hablo", "mucho", "ingles", "vivo", "en", "y", "de", "el", "la", "un", "una", "como",
 }  # fmt: skip
 # Words kept even though they are in _STOP: they are parts of real titles learners type.

@@ -145,3 +145,51 @@ def test_fast_per_message(goals):
         goals.match_goal(t)
         goals.current_job(t)
     assert (time.perf_counter() - start) / len(texts) < 0.005
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # A place, an aid program and "school" are not part of the goal.
+        ("can wioa pay for cdl school in el paso? lost my job at the plant", "53-3032.00"),
+        # When, how and how much are not either.
+        ("electrician apprenticeship dfw area, has to be nights or weekends", "47-2111.00"),
+        ("cna classes on weekends", "31-1131.00"),
+        # A long word with a letter left out, or two.
+        ("i wanna be an electrican but ive never done anything like it", "47-2111.00"),
+        # A goal cue after the current job in the same sentence.
+        (
+            "I work the register at walgreens and my manager said I should become a pharmacy technician",
+            "29-2052.00",
+        ),
+        ("whats a cheap way to learn to weld, like under 2k. i have a GED", "51-4121.00"),
+        ("hmm thats too long. maybe medical assistant instead", "31-9092.00"),
+        ("Hola, quiero ser asistente médico", "31-9092.00"),
+    ],
+)
+def test_goal_words_among_other_facts(goals, text, code):
+    m = goals.match_goal(text)
+    assert m.kind == "occupation" and m.candidates[0].code == code, (text, m)
+
+
+def test_x_or_y_offers_both(goals):
+    m = goals.match_goal("dental stuff, not sure if hygienist or assistant")
+    assert m.ambiguous and {c.code for c in m.candidates} == {"29-1292.00", "31-9091.00"}
+
+
+def test_chat_words_are_not_goals(goals):
+    for text in (
+        "good morning!! sorry got distracted",
+        "lost my job at the plant",
+        "stay at home mom for 6 years, good with kids and budgets",
+    ):
+        assert goals.match_goal(text).kind == "none", text
+    assert goals.current_job("I'm a single mom with a 3 yr old") is None
+    sub = goals.current_job("im a substitute teacher rn, good with kids")
+    assert sub is not None and sub.span_text == "substitute teacher"
+
+
+def test_describe_gives_pay_and_education(goals):
+    d = goals.describe("31-9092.00")
+    assert d is not None and d.title == "Medical Assistants" and d.median_wage_usd > 20_000
+    assert goals.describe("00-0000.00") is None
