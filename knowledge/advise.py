@@ -490,8 +490,10 @@ def understand(
         # A credential asked for by name: found in the catalog, said with a training word, an
         # acronym ("CAPM or PMP", "CCMA"), or "how do I get/earn X".
         asked = (
-            (_ACRONYM.search(text) or _CODE.search(text)) and _QUESTION.search(text)
-        ) or _HOW_GET.search(text)
+            _CODE.search(text)
+            or (_ACRONYM.search(text) and _QUESTION.search(text))
+            or _HOW_GET.search(text)
+        )
         # A FAQ about credentials in general ("what is a micro-credential") names none.
         if named or asked or (act is None and _TRAINING.search(text)):
             topic = _topic(text)
@@ -739,7 +741,7 @@ class _Turn:
             # No goal yet, and the learner answered without one ("idk i like working with my
             # hands", "what pays good without a degree"): entry-level jobs with pay to pick from.
             return self.starter_jobs()
-        if f.act in _FAQ_ACTS:
+        if f.act in _FAQ_ACTS and not owed:
             return self.interruption(f.act)
         if f.place_unknown:
             self.say("I don't know that place; a ZIP code works best.")

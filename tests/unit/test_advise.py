@@ -781,3 +781,25 @@ def test_hundreds_of_scripted_conversations_in_milliseconds(readers):
                 n += 1
     per = (time.perf_counter() - start) / n
     assert n >= 500 and per < 0.05, (n, per)
+
+
+def test_a_faq_that_names_a_goal_gets_the_goal_answer_first(readers):
+    facts = understand(
+        "can wioa pay for welding classes in austin?", LearnerProfile(), readers, intent="faq"
+    )
+    r = next_reply(LearnerProfile(), facts, Catalog(), readers)
+    assert r.results and r.messages[-1].response == "utter_faq"
+    assert not any(m.response for m in r.messages[:-1])
+    assert "WIOA" in r.messages[0].text  # the aid said is in the assumptions line
+
+
+def test_skipping_a_choice_starts_with_the_first_option(readers):
+    first, second = chat(readers, "I've done construction for 3 years, what could I do?", "idk")
+    assert first.question.topic == "goal" and first.profile.options
+    assert second.results and second.profile.goal.code == first.profile.options[0].code
+
+
+def test_no_goal_and_a_pay_question_lists_jobs_with_pay(readers):
+    facts = understand("what pays good without a degree", LearnerProfile(), readers, intent="faq")
+    r = next_reply(LearnerProfile(), facts, Catalog(), readers)
+    assert re.search(r"median pay \$\d", "\n".join(r.texts)) and len(r.question.buttons) >= 2
