@@ -300,7 +300,12 @@ _ACRONYM = re.compile(
     r"\b(?!(?:IT|OK|US|TX|USA|GED|ASAP|LOL|IDK|HEB|BTW|FYI|TBH)\b)[A-Z]{2,5}\+?(?=\W|$)"
 )
 # A credential's code: "epa 608", "az-900", "a+", "security+".
-_CODE = re.compile(r"\b[a-z]{2,6}[- ]?\d{2,4}\b|\b[a-z]{1,8}\+(?=\W|$)", re.I)
+_CODE = re.compile(
+    r"\b(?!(?:in|by|for|since|until|till|of|to|at|on|from|year|and|the|under|over|about|around|"
+    r"only|max|budget|is|was|like|than|maybe|near|zip|spend|pay|have|got|my)\b)[a-z]{2,6}[- ]?\d{3,4}\b"
+    r"|\b[a-z]{1,8}\+(?=\W|$)",
+    re.I,
+)
 _HOW_GET = re.compile(
     r"\bhow (?:do|can|would|should) i (?:get|earn|pass|do|study for)\b(?! (?:into|started|a job|hired))",
     re.I,
