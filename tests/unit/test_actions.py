@@ -465,12 +465,14 @@ def test_domain_parts_actions_read_equal_rasas_domain():
     from rasa.shared.core.domain import Domain
 
     from actions.domain_file import DOMAIN_DIR, bot_domain
-    from actions.intake import ValidateIntakeForm
+    from actions.handoff import ValidateHandoffContactForm
 
     rasa_domain = Domain.load(str(DOMAIN_DIR)).as_dict()
     ours = bot_domain()
-    assert ValidateIntakeForm().domain_slots({}) == ValidateIntakeForm().domain_slots(rasa_domain)
-    assert ValidateIntakeForm().domain_slots({})[:2] == ["skills_summary", "goal"]
+    # The one form left (the hand-off's contact question; the intake form gave way to
+    # answer-first advising): its slots as the action reads them equal Rasa's.
+    form = ValidateHandoffContactForm()
+    assert form.domain_slots({}) == form.domain_slots(rasa_domain) == ["learner_contact"]
     from rasa.shared.core.constants import DEFAULT_SLOT_NAMES
 
     assert set(ours["slots"]) == set(rasa_domain["slots"]) - set(DEFAULT_SLOT_NAMES)

@@ -9,7 +9,13 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import LockError
 from sqlalchemy.exc import OperationalError
 
-from bot.channels import ERROR_TEXT, STORE_DOWN_TEXT, answering_failures, store_outage
+from bot.channels import (
+    ERROR_TEXT,
+    NO_REPLY_TEXT,
+    STORE_DOWN_TEXT,
+    answering_failures,
+    store_outage,
+)
 from bot.scaled import ScaledConfigError, check_settings
 from knowledge.config import Scaling
 
@@ -81,12 +87,19 @@ async def test_a_failed_message_is_answered():
     assert await fails_with(OperationalError("x", {}, Exception("gone"))) == [STORE_DOWN_TEXT]
     assert await fails_with(KeyError("bug")) == [ERROR_TEXT]
 
-    async def works(message):
-        await message.output_channel.send_text_message(message.sender_id, "hello")
+    async def works(message):  # Rasa's processor sends every bot message through send_response
+        await message.output_channel.send_response(message.sender_id, {"text": "hello"})
 
     out = CollectingOutputChannel()
     await answering_failures(works)(UserMessage("hi", out, "s1"))
     assert [m["text"] for m in out.messages] == ["hello"]
+
+    async def silent(_message):  # e.g. a fallback with nothing to say: never an empty reply
+        return None
+
+    out = CollectingOutputChannel()
+    await answering_failures(silent)(UserMessage("hi", out, "s1"))
+    assert [m["text"] for m in out.messages] == [NO_REPLY_TEXT]
 
 
 async def test_tracker_store_errors_are_raised_not_papered_over(tmp_path, monkeypatch):
