@@ -117,4 +117,5 @@ def test_gap_answers_are_cheap_after_warm_up(services):
         start = time.perf_counter()
         skill_gap(code, ["SQL", "Microsoft Excel"], services.search)
         times.append((time.perf_counter() - start) * 1000)
-    assert max(times) < 20, times
+    # Typical cost < 20 ms; one slow call (GC, a busy core) must not fail the suite.
+    assert sorted(times)[len(times) // 2] < 20 and max(times) < 200, times
