@@ -23,7 +23,10 @@ from knowledge.places import (
     zip_point,
 )
 
-ETPL = Path("/work/shared/data/texas-etpl-2024/statewide_etpl_2024-03-20.tsv")
+ETPL = (
+    Path(__file__).resolve().parents[2]
+    / "knowledge/reference/texas-etpl-2024/statewide_etpl_2024-03-20.tsv"
+)
 
 
 def _place(text: str, **kw: str | None) -> Place:

@@ -25,7 +25,8 @@ from bench.search_judgments import (
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ROOT / "bench" / "data" / "search_queries.yaml"
-DATA = Path("/work/shared/data")
+# The raw published files, as vendored into the repository (unchanged copies of ../shared/data).
+DATA = Path(__file__).resolve().parents[2] / "knowledge" / "reference"
 ETPL = DATA / "texas-etpl-2024" / "statewide_etpl_2024-03-20.tsv"
 COS = DATA / "careeronestop-certifications" / "certification_finder.tsv"
 PROVIDERS = ROOT / "knowledge" / "catalog" / "providers"
