@@ -854,6 +854,10 @@ class _Turn:
         if items:
             self.say(texts["kept"].format(items=", ".join(items)))
         self.p.language = None  # answered: the next English message goes on in English
+        if self.p.goal is not None and self.p.goal.kind != "field" and not self.p.goal.ambiguous:
+            # Answer first all the same: the options for the goal it could read (no question,
+            # which would be in English).
+            return self.recommend(then=lambda _: None)
         return self.reply(None)
 
     def goal_words(self) -> str:

@@ -709,6 +709,7 @@ def test_spanish_gets_the_spanish_texts_and_then_english_goes_on(readers):
     )
     assert "inglés" in first.texts[0] and len(first.messages[0].buttons) == 2
     assert "San Antonio" in "\n".join(first.texts)  # the place it could still read is kept
+    assert first.results and first.question is None  # answer first, no question in English
     assert names(second)[0] == "Welding Technology Certificate"
 
 
