@@ -334,7 +334,7 @@ _GOAL_CUE = re.compile(
     r"interested in|train(?:ing)? (?:as|to be|for)|stud(?:y|ying)|goal is(?: to)?|"
     r"learn(?:ing)?(?: how)? to|(?:thinking|thought)(?: \w+){0,4}? about(?: doing| being| becoming)?|"
     r"thinking(?: of)?|"
-    r"wanna(?: do| be)?|quiero(?: ser| estudiar(?: para ser)?)?|para ser|"
+    r"wanna(?: do| be)?|quiero(?: ser| estudiar(?: para ser)?)?|para ser|aprender|"
     r"(?:want|wanna|wanting|'d like|would like|hope|hoping|plan|planning|trying|aim|aiming|"
     r"gonna|going|need|love) to)\b\s*(?:an?\b|the\b|my\b|some\b)?",
     re.I,
