@@ -180,7 +180,7 @@ _AFFIRM = re.compile(
 )
 _RECOMMEND = re.compile(
     r"\b(what (would|do|should|can) (you|i) (recommend|suggest|do)|what are my options|"
-    r"(show|give) me (some )?(options|something)|recommend|suggestions?|what are (the|my) options|"
+    r"(show|give) me (some )?(options|something)|show me( them| those| again| in english)?$|recommend|suggestions?|what are (the|my) options|"
     r"what options|options\??$)\b",
     re.I,
 )
