@@ -40,7 +40,7 @@ from knowledge.sources.rows import (
 )
 from knowledge.taxonomy import ALIASES_FILE, Taxonomy, build_taxonomy, skill_key
 
-BUILD_VERSION = "3"  # bump when the build logic changes what lands in the DB
+BUILD_VERSION = "4"  # bump when the build logic changes what lands in the DB or the index texts
 STAT_TABLES = {
     "credentials": schema.Credential,
     "providers": schema.Provider,
