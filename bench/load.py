@@ -42,14 +42,17 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 MOODBOT_DIR = ROOT / "var" / "bench" / "moodbot"
 
+# An advising conversation in the answer-first design (issue 16): the goal is answered with
+# recommendations at once; constraints given later narrow them (each turn searches again);
+# follow-ups on what was shown. Same length as the old form-filling script (10 messages).
 ADVISING_SCRIPT = [
     "hi",
     "I know Excel, customer service and a bit of SQL",
     "I want to become a data analyst",
     "under $500",
-    "10 hours a week",
-    "online",
-    "some college",
+    "online only",
+    "I'm in Houston",
+    "show me more options",
     "does the first one count toward a degree?",
     "do employers recognize it?",
     "thanks, bye",
