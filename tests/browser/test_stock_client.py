@@ -119,17 +119,13 @@ def wait_for_reply(page, before: int, timeout_s: float = 60) -> list[str]:
     raise AssertionError(f"no bot reply within {timeout_s} s (had {before}: {seen[-3:]})")
 
 
-# The learner's side; the bot may ask in another order (the flow is being redesigned), so the
-# test answers until recommendations arrive and only checks that every message is answered.
+# The learner's side in the answer-first design (issue #16): naming the goal gets
+# recommendations in that turn; the rest are answers to the bot's optional questions, sent only
+# if the cards have not come yet. The test checks that every message is answered.
 SCRIPT = [
     "I've done Excel for years and a bit of SQL",
     "I want to become a data analyst",
     "my budget is $500",
-    "about 5 hours a week",
-    "online",
-    "bachelor's degree",
-    "show me options",
-    "no preference",
     "show me options",
 ]
 
