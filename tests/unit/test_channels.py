@@ -159,7 +159,11 @@ async def test_rest_rate_limits_per_conversation_and_per_ip(rest):
     assert code == 429 and "please wait" in data["error"]
     assert int(headers["Retry-After"]) >= 1 and data["retry_after_s"] >= 1
     # Another conversation from the same address is fine until the address's limit (20/min).
-    fuzz5 = {"sender": "fuzz-5", "message": "hi", "session_secret": tenants.session_secret("fuzz-5")}
+    fuzz5 = {
+        "sender": "fuzz-5",
+        "message": "hi",
+        "session_secret": tenants.session_secret("fuzz-5"),
+    }
     assert (await post(http, fuzz5, xff))[0] == 200
     statuses = [(await post(http, b"{}", xff))[0] for _ in range(20)]
     assert statuses[-1] == 429 and "too many requests" in (await post(http, b"{}", xff))[1]["error"]
