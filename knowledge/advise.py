@@ -216,6 +216,24 @@ _FOLLOW_UPS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        # Pay of a job ("how much do web developers make"), not a program's cost.
+        "pay",
+        re.compile(
+            r"\bhow much (?:do|does|can|could|would|will|did) .{1,40}?\b(?:make|earn|get paid)\b"
+            r"|\bwhat (?:do|does) .{1,40}?\b(?:make|earn)\b|\b(?:salary|salaries|wages?) (?:of|for)\b",
+            re.I,
+        ),
+    ),
+    (
+        # Several credentials built up into a degree: a stack plan, not one's credit.
+        "stack",
+        re.compile(
+            r"\bstack\w*\b.{0,40}\b(?:degree|associate|bachelor)"
+            r"|\bpath(?:way)?\b.{0,40}\b(?:degree|associate'?s?|bachelor'?s?)\b",
+            re.I,
+        ),
+    ),
+    (
         "credit",
         re.compile(
             r"\b(college )?credits?\b|count (toward|towards|for)|\bassociates?\b|\bbachelors?\b|transfer",
@@ -248,7 +266,9 @@ _FOLLOW_UPS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "more",
         re.compile(
-            r"\b(more options|more|other options|others|anything else|something else|another)\b",
+            # "tell me more about X" asks for details, not more options.
+            r"\b(more options|(?<!tell me )more(?! about| info| details)|other options|others|"
+            r"anything else|something else|another)\b",
             re.I,
         ),
     ),
@@ -487,6 +507,7 @@ def understand(
     if goal is None and job is not None and job.military and re.search(r"\bIT\b", text):
         goal = GoalFact("field", "it", field="it", said="IT")
     topic = None
+    named_or_asked = False
     no_goal_question = (
         bool(_NO_GOAL_Q.search(text)) and (job is not None or bool(skills))
     ) or bool(_PAY_QUESTION.search(text))
@@ -500,6 +521,7 @@ def understand(
             or _HOW_GET.search(text)
         )
         # A FAQ about credentials in general ("what is a micro-credential") names none.
+        named_or_asked = bool(named or asked)
         if named or asked or (act is None and _TRAINING.search(text)):
             topic = _topic(text)
     if goal is None and topic:
@@ -536,7 +558,29 @@ def understand(
     picked = _pick(text, profile, goal)
     if picked is not None and goal is not None and goal.kind != "occupation":
         goal = None
-    follow_up, refers, cheapest, place_ref = _follow_up(text, profile)
+    follow_up, refers, cheapest, place_ref = _follow_up(text, profile, intent)
+    if (
+        goal is not None
+        and goal.kind == "topic"
+        and profile.shown
+        and follow_up is not None
+        and not _CODE.search(text)
+        and (refers or _SHOWN_REF.search(text) or not named_or_asked)
+    ):
+        # "does the first one count toward a degree?": about what was shown, not a new goal.
+        goal = None
+    if (
+        goal is not None
+        and goal.kind == "occupation"
+        and (constraints.wants_degree is not None or constraints.education is not None)
+        and _EDUCATION_WORDS.search(goal.said or "")
+    ):
+        # "I'd like to finish a degree eventually" is about schooling, not a job.
+        goal = None
+    rest = {w for w in _words(text) if not w.rstrip("k").isdigit()} - _CONSTRAINT_WORDS
+    if constraints.stated() and not rest and goal is not None and goal.kind == "topic":
+        # A message that only states a constraint ("free only") narrows the goal.
+        goal = None
     if goal is not None and goal.kind != "topic" and follow_up in ("details", "time", "where"):
         follow_up = None
     return MessageFacts(
@@ -577,8 +621,24 @@ def _topic(text: str) -> str:
     return topic
 
 
+_EDUCATION_WORDS = re.compile(
+    r"\b(degree|college|diploma|ged|associate'?s?|bachelor'?s?|school)\b", re.I
+)
+_INTENT_FOLLOW_UPS = {"ask_degree_credit": "credit", "ask_stack_plan": "stack"}
+# A reference to what was shown: "it", "these", "the first one".
+_SHOWN_REF = re.compile(r"\b(it|its|this|that|these|those|them|they|this one|that one)\b", re.I)
+# Words a message that only states a constraint is made of ("free only", "online please").
+_CONSTRAINT_WORDS = {
+    "free", "only", "online", "person", "remote", "virtual", "hybrid", "cheap", "cheaper",
+    "budget", "under", "max", "maximum", "up", "dollar", "usd", "please", "just", "evening",
+    "weekend", "night", "morning", "day", "daytime", "part", "full", "time", "self", "paced",
+    "no", "cost", "zero", "less", "than", "at", "most", "around", "can", "spend", "afford",
+    "k", "ok", "prefer", "would", "rather", "class", "classe", "need",
+}  # fmt: skip
+
+
 def _follow_up(
-    text: str, profile: LearnerProfile
+    text: str, profile: LearnerProfile, intent: str | None = None
 ) -> tuple[str | None, list[int], bool, str | None]:
     if not profile.shown:
         return None, [], False, None
@@ -603,6 +663,10 @@ def _follow_up(
         kind = "details"
     if kind == "more" and _CHEAPER_MORE.search(text) and not cheapest:
         kind = "cheaper"
+    if kind == "more" and refers:  # "more on the third one": that one's details
+        kind = "details"
+    if kind is None and refers and intent in _INTENT_FOLLOW_UPS:
+        kind = _INTENT_FOLLOW_UPS[intent]
     return kind, refers, cheapest, place_ref
 
 
@@ -616,6 +680,7 @@ DELEGATES = {
     "compare": "action_compare",
     "recognition": "action_recognition",
     "credit": "action_degree_credit",
+    "stack": "action_stack_plan",
     "aid": "action_financial_aid",
     "cheaper": "action_refine_recommendations",
     "shorter": "action_refine_recommendations",
@@ -698,7 +763,9 @@ class _Turn:
             if f.intent == "ask_skill_gap":
                 self.say(f"Ask me what {p.goal.title.lower()} jobs need once more in a moment.")
                 return self.reply(self.repeat_open(), delegate="action_skill_gap")
-            if f.intent == "ask_occupation_facts" and not (p.shown and f.follow_up):
+            if f.follow_up == "pay" or (
+                f.intent == "ask_occupation_facts" and not (p.shown and f.follow_up)
+            ):
                 self.say(f"{p.goal.title}: pay and education are not available right now.")
                 return self.reply(self.repeat_open(), delegate="action_occupation_facts")
         if f.intent == "ask_stack_plan" and p.shown and not news:
@@ -892,7 +959,8 @@ class _Turn:
             return self.reply(self.next_question([]))
         goal = self.goal_words()
         self.say(self.assumptions())
-        lines = [head or f"Here are {len(results)} options for {goal}:"]
+        many = f"Here are {len(results)} options" if len(results) > 1 else "Here is 1 option"
+        lines = [head or f"{many} for {goal}:"]
         facts = self.search.facts([r.id for r in results])
         for i, r in enumerate(results, 1):
             f = facts.get(r.id) or {
@@ -991,7 +1059,12 @@ class _Turn:
             if len(out) < k:
                 have = {r.id for r in out}
                 strict = self.search.search(q, k=k, filters=filters, **kw)
-                out += [r for r in strict if r.id not in have][: k - len(out)]
+                # Never what is known to cost more, whatever the search's own filter did.
+                out += [
+                    r
+                    for r in strict
+                    if r.id not in have and (r.cost_usd is None or r.cost_usd <= filters.max_cost)
+                ][: k - len(out)]
             return out
         except InvalidQuery:
             return []
