@@ -193,6 +193,10 @@ class ValidateHandoffContactForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
+        if slot_value is None:
+            # Nothing was answered yet: at the form's activation the candidates are the slots
+            # the hand-off just cleared, and the message that started the hand-off is no answer.
+            return {CONTACT_SLOT: None}
         text = slot_value if isinstance(slot_value, str) else ""
         if text == DECLINED or nt.is_decline(text) or text.strip() == "/deny":
             return {CONTACT_SLOT: DECLINED}
