@@ -102,6 +102,7 @@ def mirrored_slots(p: LearnerProfile) -> dict[str, Any]:
         "weekly_hours": p.weekly_hours,
         "format": p.format,
         "education_level": p.education,
+        "wants_degree": p.wants_degree,
         "place": place,
         "skills": [s.label for s in has],
         "skill_ids": [s.skill_id for s in has],
