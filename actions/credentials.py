@@ -16,7 +16,15 @@ from actions.context import (
     services,
     source_dates,
 )
-from actions.facts_text import occupation_text, record_line, source_line
+from actions.facts_text import (
+    cost_text,
+    duration_text,
+    occupation_text,
+    pell_text,
+    source_line,
+    unknown_text,
+    where_text,
+)
 from actions.place import place_slot
 from actions.programs import nearest
 from actions.references import resolve_pair
@@ -60,7 +68,16 @@ class ActionCredentialDetails(Action):
         jobs = occupation_text(occupation_links(services().engine, chosen, f.get("kind", "")))
         if f.get("kind") == "program":
             miles, label = nearest(f, place_slot(tracker))
-            lines = [record_line(f, miles=miles, place=label, source_dates=source_dates())]
+            lines = [
+                f"{f['name']} — {where_text(f['provider'], label, miles)}",
+                f"- Cost: {cost_text(f) or 'not listed'}",
+                f"- Time: {duration_text(f) or 'not listed'}",
+            ]
+            if pell_text(f):
+                lines.append(f"- Pell grant: {pell_text(f)}")
+            unknown = unknown_text(f)
+            if unknown:
+                lines.append(unknown)
             if jobs:
                 lines.append(jobs)
             if f.get("credential_name"):
@@ -68,6 +85,7 @@ class ActionCredentialDetails(Action):
             if f.get("prerequisites"):
                 lines.append(f"- Before you start: {f['prerequisites']}")
             lines.append(f"- More: {f['url']}")
+            lines.append(source_line(f, source_dates()))
             dispatcher.utter_message(text="\n".join(lines))
             return [SlotSet("focus_credential", chosen)]
         weeks = f" over about {f['weeks']:g} weeks" if f["weeks"] is not None else ""

@@ -134,7 +134,8 @@ def unknown_text(f: Facts) -> str | None:
 
 def where_text(provider: str, place: str | None, miles: float | None) -> str:
     """ "St. Philip's College, San Antonio (9 miles)": the nearest campus when known."""
-    where = place or provider
+    # The campus label names the campus and city, not always the provider: say both.
+    where = f"{provider}, {place}" if place and provider not in place else place or provider
     if miles is not None:
         where += f" ({miles:,.0f} miles)" if miles >= 1 else " (under a mile)"
     return where
