@@ -142,3 +142,10 @@ def goal_is_stated(record_id: str, kind: str, goal_code: str | None) -> bool | N
         if link.code == goal_code:
             return link.stated
     return None
+
+
+def referenced_facts(tracker: Tracker) -> tuple[str | None, dict[str, Any] | None]:
+    """The record the message points to (``referenced_credential``) and its facts, if known."""
+    chosen = referenced_credential(tracker)
+    facts = services().search.facts([chosen]).get(chosen) if chosen else None
+    return chosen, facts

@@ -12,7 +12,7 @@ from actions.context import (
     candidates,
     hours,
     money,
-    referenced_credential,
+    referenced_facts,
     services,
     source_dates,
 )
@@ -58,8 +58,7 @@ class ActionCredentialDetails(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        chosen = referenced_credential(tracker)
-        f = services().search.facts([chosen]).get(chosen) if chosen else None
+        chosen, f = referenced_facts(tracker)
         if f is None:
             dispatcher.utter_message(
                 text="Which credential do you mean? You can name it, or pick one from my suggestions."

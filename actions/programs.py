@@ -9,7 +9,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import referenced_credential, services, slot_list, source_dates
+from actions.context import (
+    referenced_credential,
+    referenced_facts,
+    services,
+    slot_list,
+    source_dates,
+)
 from actions.facts_text import (
     TEXAS_ONLY,
     Facts,
@@ -177,8 +183,7 @@ class ActionProgramLocation(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        chosen = referenced_credential(tracker)
-        f = services().search.facts([chosen]).get(chosen) if chosen else None
+        chosen, f = referenced_facts(tracker)
         if f is None:
             dispatcher.utter_message(text=ASK_WHICH)
             return []
@@ -258,8 +263,7 @@ class ActionFinancialAid(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        chosen = referenced_credential(tracker)
-        f = services().search.facts([chosen]).get(chosen) if chosen else None
+        chosen, f = referenced_facts(tracker)
         if f is None:
             dispatcher.utter_message(text=GENERAL_AID)
             return []

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import referenced_credential, services
+from actions.context import referenced_facts, services
 from actions.facts_text import source_line
 
 
@@ -19,8 +19,7 @@ class ActionRecognition(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        chosen = referenced_credential(tracker)
-        facts = services().search.facts([chosen]).get(chosen) if chosen else None
+        chosen, facts = referenced_facts(tracker)
         if facts is None:
             dispatcher.utter_message(
                 text="Which credential do you mean? You can name it, or pick one from my suggestions."
